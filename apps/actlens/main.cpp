@@ -1,0 +1,94 @@
+// actlens: observational interpretability analyses from the command line.
+// main() owns error reporting: every failure becomes one line on stderr and an exit code
+// (0 ok, 1 data/runtime error, 2 usage error); nothing escapes as an abort or a trace.
+#include <cstdio>
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "actlens/core/error.hpp"
+#include "actlens/report/progress.hpp"
+#include "cli_common.hpp"
+#include "commands/commands.hpp"
+
+namespace {
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+int fail(const std::string& cmd, const std::string& msg, int code) {
+  std::fprintf(stderr, "actlens%s: error: %s\n", cmd.empty() ? "" : (" " + cmd).c_str(),
+               one_line(msg).c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  actlens::cli::set_command_line(argc, argv);
+  CLI::App app{"actlens: activation analyses for mechanistic interpretability (LDA, ...)"};
+  app.set_version_flag("--version", std::string(ACTLENS_VERSION));
+  app.require_subcommand(1);
+  app.fallthrough();
+  int verbose = 0;
+  bool quiet = false;
+  app.add_flag("-v,--verbose", verbose, "More log output (-vv for trace)");
+  app.add_flag("-q,--quiet", quiet, "Only errors on stderr; no progress bars");
+
+  std::map<CLI::App*, actlens::cli::Runner> runners;
+  auto add = [&](actlens::cli::Runner (*reg)(CLI::App&)) {
+    const auto before = app.get_subcommands({});
+    auto runner = reg(app);
+    for (auto* sub : app.get_subcommands({}))
+      if (std::find(before.begin(), before.end(), sub) == before.end()) runners[sub] = runner;
+  };
+  add(actlens::cli::register_lda);
+  add(actlens::cli::register_compare);
+
+  std::string cmd;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help / --version
+  } catch (const CLI::ParseError& e) {
+    for (auto* sub : app.get_subcommands()) cmd = sub->get_name();
+    return fail(cmd, std::string(e.what()) + " (see --help)", 2);
+  } catch (const std::exception& e) {
+    return fail(cmd, e.what(), 2);
+  }
+
+  auto logger = spdlog::stderr_color_mt("actlens");
+  logger->set_pattern("[%T] %^%l%$ %v");
+  logger->set_level(quiet ? spdlog::level::err
+                          : verbose >= 2 ? spdlog::level::trace
+                          : verbose == 1 ? spdlog::level::debug
+                                         : spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  actlens::report::Progress::set_quiet(quiet);
+
+  for (auto& [sub, run] : runners) {
+    if (!sub->parsed()) continue;
+    cmd = sub->get_name();
+    try {
+      return run();
+    } catch (const actlens::UsageError& e) {
+      return fail(cmd, e.what(), 2);
+    } catch (const actlens::Error& e) {
+      return fail(cmd, e.what(), 1);
+    } catch (const std::bad_alloc&) {
+      return fail(cmd, "out of memory; select fewer layers or use a smaller input", 1);
+    } catch (const std::exception& e) {
+      return fail(cmd, e.what(), 1);
+    } catch (...) {
+      return fail(cmd, "unexpected internal error", 1);
+    }
+  }
+  return fail("", "no command given (see --help)", 2);
+}

@@ -1,0 +1,29 @@
+# All third-party packages come from Debian (installed by scripts/setup):
+#   Eigen3 (libeigen3-dev)           dense linear algebra; products go to BLAS (EIGEN_USE_BLAS)
+#   OpenBLAS + LAPACK                 dsyrk/dpotrf/dsyevd for scatter matrices and eigenproblems
+#   OpenMP                            threads for conversion and per-row work
+#   nlohmann_json (nlohmann-json3-dev) JSON in and out
+#   CLI11 (libcli11-dev)              command line
+#   spdlog (libspdlog-dev)            logging in the CLI layer
+#   tomlplusplus (libtomlplusplus-dev) TOML run configs
+#   ZLIB (zlib1g-dev)                 deflated entries of .npz archives
+#   Catch2 v2 (catch2)                tests
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
+find_package(OpenMP REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(tomlplusplus REQUIRED)
+
+# BLAS/LAPACK: prefer OpenBLAS (it carries LAPACK too), fall back to whatever provides them.
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS)
+find_package(LAPACK)
+if(NOT BLAS_FOUND OR NOT LAPACK_FOUND)
+  unset(BLA_VENDOR)
+  find_package(BLAS REQUIRED)
+  find_package(LAPACK REQUIRED)
+endif()
+add_library(actlens_blas INTERFACE)
+target_link_libraries(actlens_blas INTERFACE ${LAPACK_LIBRARIES} ${BLAS_LIBRARIES})

@@ -1,0 +1,59 @@
+#pragma once
+// Sufficient statistics for LDA, accumulated from chunks of rows in float64: per-class counts and
+// sums, and the total scatter sum (x - c)(x - c)^T about a fixed shift c (the first row seen),
+// which keeps the final centring free of cancellation. Accumulators merge, so the same code serves
+// one file, many files, threads and processes.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace actlens::core {
+
+using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// What LDA needs, centred on the grand mean.
+struct ScatterStats {
+  std::int64_t n = 0;
+  std::vector<std::int64_t> class_counts;  // [C]
+  Eigen::VectorXd mean;                    // [d] grand mean
+  RowMatrixXd class_means;                 // [C, d]
+  Eigen::MatrixXd total_scatter;           // [d, d] S_T = sum (x - mean)(x - mean)^T, symmetric
+};
+
+class ScatterAccumulator {
+ public:
+  ScatterAccumulator(Eigen::Index dim, Eigen::Index n_classes);
+
+  // x: [n, d] row-major float32 rows; class_ids[i] in [0, C). Rows are widened to float64.
+  void add(const Eigen::Ref<const RowMatrixXf>& x, std::span<const int> class_ids);
+  // Same for float64 rows (e.g. after a non-affine scaler).
+  void add(const Eigen::Ref<const RowMatrixXd>& x, std::span<const int> class_ids);
+  void merge(const ScatterAccumulator& other);
+  ScatterStats finalize() const;
+
+  std::int64_t count() const { return n_; }
+  Eigen::Index dim() const { return dim_; }
+
+ private:
+  void add_shifted(RowMatrixXd& shifted, std::span<const int> class_ids);
+
+  Eigen::Index dim_;
+  std::int64_t n_ = 0;
+  bool has_shift_ = false;
+  Eigen::VectorXd shift_;             // [d]
+  Eigen::VectorXd sum_;               // [d] sum (x - shift)
+  RowMatrixXd class_sums_;            // [C, d] sum (x - shift) per class
+  std::vector<std::int64_t> class_counts_;
+  Eigen::MatrixXd gram_;              // [d, d] lower triangle of sum (x - shift)(x - shift)^T
+  RowMatrixXd buffer_;                // reused chunk buffer
+};
+
+// Statistics of the scaled data z = (x - mean) / scale, derived exactly from raw statistics
+// (valid for affine scalers).
+ScatterStats scale_stats(const ScatterStats& raw, const Eigen::VectorXd& mean,
+                         const Eigen::VectorXd& scale);
+
+}  // namespace actlens::core

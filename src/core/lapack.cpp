@@ -1,0 +1,63 @@
+#include "lapack.hpp"
+
+#include <climits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// Fortran calling convention: LP64 ints, trailing hidden string lengths as gfortran passes them.
+extern "C" {
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* beta, double* c, const int* ldc,
+            std::size_t uplo_len, std::size_t trans_len);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info,
+             std::size_t uplo_len);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
+             double* b, const int* ldb, int* info, std::size_t uplo_len);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
+             double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info,
+             std::size_t jobz_len, std::size_t uplo_len);
+}
+
+namespace actlens::core::lapack {
+
+int to_int(std::ptrdiff_t n) {
+  if (n < 0 || n > INT_MAX)
+    throw std::invalid_argument("matrix dimension " + std::to_string(n) +
+                                " exceeds what 32-bit LAPACK accepts");
+  return static_cast<int>(n);
+}
+
+void syrk_lower_add(const double* a, int n, int k, double* c) {
+  if (n == 0 || k == 0) return;
+  const double one = 1.0;
+  dsyrk_("L", "N", &n, &k, &one, a, &n, &one, c, &n, 1, 1);
+}
+
+int potrf_lower(double* a, int n) {
+  int info = 0;
+  if (n > 0) dpotrf_("L", &n, a, &n, &info, 1);
+  return info;
+}
+
+void potrs_lower(const double* factor, int n, double* b, int nrhs) {
+  int info = 0;
+  if (n > 0 && nrhs > 0) dpotrs_("L", &n, &nrhs, factor, &n, b, &n, &info, 1);
+  if (info != 0) throw std::invalid_argument("dpotrs failed with info " + std::to_string(info));
+}
+
+int syevd(double* a, int n, double* w) {
+  if (n == 0) return 0;
+  int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
+  double work_query = 0;
+  dsyevd_("V", "L", &n, a, &n, w, &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1);
+  if (info != 0) return info;
+  lwork = static_cast<int>(work_query) + 1;
+  liwork = iwork_query;
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(static_cast<std::size_t>(liwork));
+  dsyevd_("V", "L", &n, a, &n, w, work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  return info;
+}
+
+}  // namespace actlens::core::lapack

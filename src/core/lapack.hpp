@@ -1,0 +1,22 @@
+#pragma once
+// The few BLAS/LAPACK routines core needs, behind small wrappers. The Fortran symbols are declared
+// only in lapack.cpp (Eigen with EIGEN_USE_BLAS declares some of them differently).
+#include <cstddef>
+
+
+namespace actlens::core::lapack {
+
+// Checked narrowing of Eigen sizes to LAPACK's 32-bit ints.
+int to_int(std::ptrdiff_t n);
+
+// c[n, n] (column-major, lower triangle) += a^T a where a is [k, n] row-major (= [n, k] col-major).
+void syrk_lower_add(const double* a, int n, int k, double* c);
+
+// In-place Cholesky of the lower triangle; returns LAPACK's info (0 = success).
+int potrf_lower(double* a, int n);
+// Solves A X = B with A's Cholesky factor from potrf_lower; b is [n, nrhs] column-major.
+void potrs_lower(const double* factor, int n, double* b, int nrhs);
+// Eigenvalues ascending into w, eigenvectors overwrite a (column-major); returns info.
+int syevd(double* a, int n, double* w);
+
+}  // namespace actlens::core::lapack
