@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <sstream>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include "actlens/core/error.hpp"
 
@@ -16,47 +19,108 @@ namespace {
 
 std::vector<std::string> g_argv;
 
-// CLI11 reads TOML natively; JSON objects are flattened into the same items.
-class ConfigAuto : public CLI::ConfigTOML {
- public:
-  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-    std::stringstream ss;
-    ss << input.rdbuf();
-    const std::string text = ss.str();
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos || text[first] != '{') {
-      std::istringstream again(text);
-      return CLI::ConfigTOML::from_config(again);
-    }
+}  // namespace
+
+void add_config_option(CLI::App& sub) {
+  // Only declared here so that --help lists it; expand_config() has replaced it by then.
+  sub.add_option("--config", "Read options from a TOML or JSON file (keys = long flag names; "
+                             "flags on the command line win)");
+}
+
+namespace {
+
+// key -> values as command-line words; booleans become "true"/"false".
+std::vector<std::pair<std::string, std::vector<std::string>>> read_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("--config " + path + ": cannot open the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  std::vector<std::pair<std::string, std::vector<std::string>>> items;
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
-      throw CLI::ConversionError("--config: invalid JSON (" + std::string(e.what()) + ")");
+      throw UsageError("--config " + path + ": invalid JSON (" + e.what() + ")");
     }
-    std::vector<CLI::ConfigItem> result;
     for (auto it = j.begin(); it != j.end(); ++it) {
-      CLI::ConfigItem item;
-      item.name = it.key();
+      std::vector<std::string> vals;
       auto add = [&](const nlohmann::json& v) {
-        item.inputs.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+        if (v.is_object()) throw UsageError("--config " + path + ": key '" + it.key() + "' holds an object");
+        vals.push_back(v.is_string() ? v.get<std::string>() : v.dump());
       };
-      if (it->is_array()) {
-        for (const auto& v : *it) add(v);
-      } else {
-        add(*it);
-      }
-      result.push_back(std::move(item));
+      if (it->is_array()) for (const auto& v : *it) add(v);
+      else add(*it);
+      items.emplace_back(it.key(), vals);
     }
-    return result;
+    return items;
   }
-};
+  toml::table tbl;
+  try {
+    tbl = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw UsageError("--config " + path + ": invalid TOML (" + std::string(e.description()) +
+                     " at line " + std::to_string(e.source().begin.line) + ")");
+  }
+  for (auto&& [key, node] : tbl) {
+    std::vector<std::string> vals;
+    auto add = [&](const toml::node& v) {
+      if (auto s = v.value<std::string>(); s && v.is_string()) vals.push_back(*s);
+      else if (v.is_boolean()) vals.push_back(*v.value<bool>() ? "true" : "false");
+      else if (v.is_integer()) vals.push_back(std::to_string(*v.value<std::int64_t>()));
+      else if (v.is_floating_point()) vals.push_back(std::to_string(*v.value<double>()));
+      else throw UsageError("--config " + path + ": key '" + std::string(key.str()) +
+                            "' must be a string, number, boolean or array of them");
+    };
+    if (auto* arr = node.as_array()) for (auto& v : *arr) add(v);
+    else add(node);
+    items.emplace_back(std::string(key.str()), vals);
+  }
+  return items;
+}
 
 }  // namespace
 
-void add_config_option(CLI::App& sub) {
-  sub.config_formatter(std::make_shared<ConfigAuto>());
-  sub.set_config("--config", "", "Read options from a TOML or JSON file (keys = long flag names)");
+std::vector<std::string> expand_config(const std::vector<std::string>& args) {
+  // args[0] is the program; --config applies to the options of the subcommand before it.
+  std::vector<std::string> out;
+  std::string config;
+  std::size_t config_at = 0;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      config = args[i + 1];
+      config_at = out.size();
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--config=", 0) == 0) {
+      config = args[i].substr(9);
+      config_at = out.size();
+      continue;
+    }
+    out.push_back(args[i]);
+  }
+  if (config.empty()) return out;
+  std::vector<std::string> extra;
+  for (const auto& [key, vals] : read_config(config)) {
+    const std::string flag = (key.size() == 1 ? "-" : "--") + key;
+    bool given = false;  // the command line wins
+    for (const auto& a : out)
+      if (a == flag || a.rfind(flag + "=", 0) == 0) given = true;
+    if (given) continue;
+    if (vals.size() == 1 && (vals[0] == "true" || vals[0] == "false")) {
+      if (vals[0] == "true") extra.push_back(flag);
+      continue;
+    }
+    for (const auto& v : vals) {
+      extra.push_back(flag);
+      extra.push_back(v);
+    }
+  }
+  out.insert(out.begin() + static_cast<long>(config_at), extra.begin(), extra.end());
+  return out;
 }
 
 const std::vector<std::string>& command_line() { return g_argv; }

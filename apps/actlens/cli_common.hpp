@@ -12,6 +12,10 @@ namespace actlens::cli {
 // Adds --config FILE to `sub`, reading TOML (`layer = 22`) or JSON (`{"layer": 22}`).
 void add_config_option(CLI::App& sub);
 
+// Replaces "--config FILE" in `args` by the flags the file sets (those not already given).
+// Throws UsageError for an unreadable or invalid file.
+std::vector<std::string> expand_config(const std::vector<std::string>& args);
+
 // The full command line as given, for run.json.
 const std::vector<std::string>& command_line();
 void set_command_line(int argc, char** argv);

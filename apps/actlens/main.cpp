@@ -54,7 +54,11 @@ int main(int argc, char** argv) {
 
   std::string cmd;
   try {
-    app.parse(argc, argv);
+    // --config FILE becomes ordinary flags first (CLI11 only reads configs at the top level).
+    auto args = actlens::cli::expand_config(std::vector<std::string>(argv, argv + argc));
+    std::vector<char*> cargs;
+    for (auto& a : args) cargs.push_back(a.data());
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help / --version
   } catch (const CLI::ParseError& e) {
