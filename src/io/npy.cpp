@@ -590,7 +590,7 @@ Array parse_npy(const std::byte* data, std::size_t size, const std::string& what
   return a;
 }
 
-Array read_npy(const fs::path& path) {
+NpyLayout read_npy_layout(const fs::path& path) {
   const std::string what = path.string();
   const InputFile file(path);
   unsigned char pre[kPreambleV2] = {};
@@ -598,23 +598,33 @@ Array read_npy(const fs::path& path) {
   file.read(0, pre, pre_len);
   const std::size_t total = header_total(pre, pre_len, what);
   if (total > file.size()) fail_corrupt(what, "file ends inside the header");
-
   std::vector<unsigned char> header(total);
   file.read(0, header.data(), total);
   const NpyHeader h = parse_header(header.data(), total, what);
-  Array a;
-  a.dtype = h.descr.dtype;
-  a.shape = h.shape;
-  const std::uint64_t nbytes = checked_nbytes(a.dtype, a.shape, what);
+  const std::uint64_t nbytes = checked_nbytes(h.descr.dtype, h.shape, what);
   if (nbytes > file.size() - total) {
     fail_corrupt(what, "array needs " + std::to_string(nbytes) + " bytes of data, only " +
                            std::to_string(file.size() - total) + " present");
   }
-  a.data.resize(nbytes);
-  file.read(total, a.data.data(), nbytes);
+  return NpyLayout{h.descr.dtype, h.shape, h.fortran_order, h.descr.big_endian, total};
+}
+
+Array read_npy(const fs::path& path) {
+  const NpyLayout lay = read_npy_layout(path);
+  Array a;
+  a.dtype = lay.dtype;
+  a.shape = lay.shape;
+  a.data.resize(checked_nbytes(a.dtype, a.shape, path.string()));
+  InputFile(path).read(lay.data_offset, a.data.data(), a.data.size());
+  NpyHeader h;
+  h.descr.dtype = lay.dtype;
+  h.descr.big_endian = lay.big_endian;
+  h.fortran_order = lay.fortran_order;
+  h.shape = lay.shape;
   finish_array(a, h);
   return a;
 }
+
 
 std::string serialize_npy(const Array& a) {
   check_writable(a, "array");

@@ -1,5 +1,8 @@
 #include "actlens/io/plain_activations.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -14,6 +17,23 @@ namespace actlens::io {
 namespace fs = std::filesystem;
 
 namespace {
+// pread of an exact byte range; a short read means the file changed or was truncated.
+void read_file_range(const fs::path& path, std::uint64_t offset, void* dst, std::size_t len) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path.string() + ": cannot open for reading");
+  std::size_t done = 0;
+  while (done < len) {
+    const ssize_t got = ::pread(fd, static_cast<char*>(dst) + done, len - done,
+                                static_cast<off_t>(offset + done));
+    if (got <= 0) {
+      ::close(fd);
+      throw Error(path.string() + ": file is shorter than its header says (truncated?)");
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
+}
+
 template <class Map>
 std::string key_list(const Map& m) {
   std::string s;
@@ -99,10 +119,24 @@ std::unique_ptr<PlainActivations> PlainActivations::open(const fs::path& activat
   auto p = std::unique_ptr<PlainActivations>(new PlainActivations());
   p->path_ = activations;
   p->chunk_rows_ = std::max<std::int64_t>(1, options.chunk_rows);
-  p->x_ = read_array_file(activations, options.key);
   std::error_code ec;
+  std::vector<std::int64_t> shape;
+  if (activations.extension() == ".npy" && fs::exists(activations, ec)) {
+    // Stream .npy rows from disk: memory stays O(chunk), not O(N d).
+    const NpyLayout lay = read_npy_layout(activations);
+    if (!lay.fortran_order && !lay.big_endian) {
+      p->streamed_ = true;
+      p->dtype_ = lay.dtype;
+      p->data_offset_ = lay.data_offset;
+      shape = lay.shape;
+    }
+  }
+  if (!p->streamed_) {
+    p->x_ = read_array_file(activations, options.key);
+    p->dtype_ = p->x_.dtype;
+    shape = p->x_.shape;
+  }
   p->bytes_ = fs::file_size(activations, ec);
-  const auto& shape = p->x_.shape;
   if (shape.size() == 2) {
     p->flat_ = true;
     p->n_layers_ = 1;
@@ -164,14 +198,25 @@ Chunk PlainActivations::read_chunk(std::size_t i, const std::vector<int>& layers
   Chunk c;
   c.source = path_.string();
   c.rows.assign(layers.size(), RowMatrixF(n, dim_));
-  const std::size_t es = dtype_size(x_.dtype);
+  const std::size_t es = dtype_size(dtype_);
   const std::int64_t row_elems = flat_ ? dim_ : n_layers_ * dim_;
+  // Selected rows of this chunk lie within [first, last] of X: one read of that span.
+  const std::int64_t first = n ? rows_[static_cast<std::size_t>(begin)] : 0;
+  const std::byte* base = x_.data.data();
+  std::vector<std::byte> span;
+  if (streamed_ && n > 0) {
+    const std::int64_t last = rows_[static_cast<std::size_t>(end - 1)];
+    span.resize(static_cast<std::size_t>((last - first + 1) * row_elems) * es);
+    read_file_range(path_, data_offset_ + static_cast<std::uint64_t>(first * row_elems) * es,
+                    span.data(), span.size());
+    base = span.data() - static_cast<std::ptrdiff_t>(static_cast<std::size_t>(first * row_elems) * es);
+  }
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t src = rows_[static_cast<std::size_t>(begin + r)];
     for (std::size_t l = 0; l < layers.size(); ++l) {
       const std::int64_t off = src * row_elems + (flat_ ? 0 : layers[l] * dim_);
-      convert_to_float(x_.dtype, x_.data.data() + static_cast<std::size_t>(off) * es,
-                       c.rows[l].row(r).data(), static_cast<std::size_t>(dim_));
+      convert_to_float(dtype_, base + static_cast<std::size_t>(off) * es, c.rows[l].row(r).data(),
+                       static_cast<std::size_t>(dim_));
     }
     c.class_ids.push_back(class_ids_[static_cast<std::size_t>(begin + r)]);
     c.keys.push_back("row " + std::to_string(src));

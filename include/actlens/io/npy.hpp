@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <map>
 #include <ostream>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "actlens/io/array.hpp"
 
@@ -16,6 +18,17 @@ namespace actlens::io {
 // truncated data.
 Array read_npy(const std::filesystem::path& path);
 void write_npy(const std::filesystem::path& path, const Array& a);
+
+// Where the data of a .npy file lies, without reading it: lets callers stream rows with pread.
+// Validates the header and that the file holds all the data.
+struct NpyLayout {
+  DType dtype = DType::F32;
+  std::vector<std::int64_t> shape;
+  bool fortran_order = false;
+  bool big_endian = false;
+  std::uint64_t data_offset = 0;
+};
+NpyLayout read_npy_layout(const std::filesystem::path& path);
 
 // Keys without the ".npy" suffix, as np.load(...).files lists them.
 std::map<std::string, Array> read_npz(const std::filesystem::path& path);

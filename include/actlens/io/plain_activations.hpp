@@ -36,7 +36,10 @@ class PlainActivations final : public LabeledRows {
 
  private:
   std::filesystem::path path_;
-  Array x_;
+  Array x_;                 // the whole array, unless streamed
+  bool streamed_ = false;   // C-order little-endian .npy: rows are read with pread per chunk
+  DType dtype_ = DType::F32;
+  std::uint64_t data_offset_ = 0;
   bool flat_ = true;
   int n_layers_ = 1;
   std::int64_t dim_ = 0;
