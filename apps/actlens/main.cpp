@@ -12,6 +12,7 @@
 
 #include "actlens/core/error.hpp"
 #include "actlens/report/progress.hpp"
+#include "blas_setup.hpp"
 #include "cli_common.hpp"
 #include "commands/commands.hpp"
 
@@ -32,6 +33,7 @@ int fail(const std::string& cmd, const std::string& msg, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  actlens::cli::ensure_blas_kernels(argv);
   actlens::cli::set_command_line(argc, argv);
   CLI::App app{"actlens: activation analyses for mechanistic interpretability (LDA, ...)"};
   app.set_version_flag("--version", std::string(ACTLENS_VERSION));

@@ -10,6 +10,9 @@ extern "C" {
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
             const double* a, const int* lda, const double* beta, double* c, const int* ldc,
             std::size_t uplo_len, std::size_t trans_len);
+void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* beta, float* c, const int* ldc,
+            std::size_t uplo_len, std::size_t trans_len);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info,
              std::size_t uplo_len);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
@@ -32,6 +35,12 @@ void syrk_lower_add(const double* a, int n, int k, double* c) {
   if (n == 0 || k == 0) return;
   const double one = 1.0;
   dsyrk_("L", "N", &n, &k, &one, a, &n, &one, c, &n, 1, 1);
+}
+
+void ssyrk_lower(const float* a, int n, int k, float* c) {
+  if (n == 0 || k == 0) return;
+  const float one = 1.0f, zero = 0.0f;
+  ssyrk_("L", "N", &n, &k, &one, a, &n, &zero, c, &n, 1, 1);
 }
 
 int potrf_lower(double* a, int n) {

@@ -12,6 +12,9 @@ int to_int(std::ptrdiff_t n);
 // c[n, n] (column-major, lower triangle) += a^T a where a is [k, n] row-major (= [n, k] col-major).
 void syrk_lower_add(const double* a, int n, int k, double* c);
 
+// c[n, n] (column-major, lower triangle) = a^T a in float32, a [k, n] row-major.
+void ssyrk_lower(const float* a, int n, int k, float* c);
+
 // In-place Cholesky of the lower triangle; returns LAPACK's info (0 = success).
 int potrf_lower(double* a, int n);
 // Solves A X = B with A's Cholesky factor from potrf_lower; b is [n, nrhs] column-major.

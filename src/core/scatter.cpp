@@ -7,8 +7,10 @@
 
 namespace actlens::core {
 
-ScatterAccumulator::ScatterAccumulator(Eigen::Index dim, Eigen::Index n_classes)
+ScatterAccumulator::ScatterAccumulator(Eigen::Index dim, Eigen::Index n_classes,
+                                       Precision precision)
     : dim_(dim),
+      precision_(precision),
       shift_(Eigen::VectorXd::Zero(dim)),
       sum_(Eigen::VectorXd::Zero(dim)),
       class_sums_(RowMatrixXd::Zero(n_classes, dim)),
@@ -23,8 +25,34 @@ void ScatterAccumulator::add(const Eigen::Ref<const RowMatrixXf>& x,
   if (x.cols() != dim_)
     throw std::invalid_argument("chunk has " + std::to_string(x.cols()) + " columns, expected " +
                                 std::to_string(dim_));
+  if (precision_ == Precision::Mixed) return add_mixed(x, class_ids);
   buffer_ = x.cast<double>();
   add_shifted(buffer_, class_ids);
+}
+
+void ScatterAccumulator::add_mixed(const Eigen::Ref<const RowMatrixXf>& x,
+                                   std::span<const int> class_ids) {
+  const Eigen::Index n = x.rows();
+  if (static_cast<std::size_t>(n) != class_ids.size())
+    throw std::invalid_argument("class_ids has " + std::to_string(class_ids.size()) +
+                                " entries for " + std::to_string(n) + " rows");
+  if (n == 0) return;
+  if (!has_shift_) {
+    // The first chunk's mean, rounded to float32, keeps the float32 products well centred.
+    shift_ = x.cast<double>().colwise().mean().transpose().cast<float>().cast<double>();
+    has_shift_ = true;
+  }
+  const Eigen::RowVectorXf shift_f = shift_.transpose().cast<float>();
+  constexpr Eigen::Index kBlock = 1024;
+  gram_f_.resize(dim_, dim_);
+  for (Eigen::Index b = 0; b < n; b += kBlock) {
+    const Eigen::Index m = std::min(kBlock, n - b);
+    buffer_f_ = x.middleRows(b, m).rowwise() - shift_f;
+    lapack::ssyrk_lower(buffer_f_.data(), lapack::to_int(dim_), lapack::to_int(m), gram_f_.data());
+    gram_.triangularView<Eigen::Lower>() += gram_f_.cast<double>();
+  }
+  buffer_ = x.cast<double>().rowwise() - shift_.transpose();
+  add_class_sums(buffer_, class_ids);
 }
 
 void ScatterAccumulator::add(const Eigen::Ref<const RowMatrixXd>& x,
@@ -47,6 +75,13 @@ void ScatterAccumulator::add_shifted(RowMatrixXd& rows, std::span<const int> cla
     has_shift_ = true;
   }
   rows.rowwise() -= shift_.transpose();
+  add_class_sums(rows, class_ids);
+  // The O(n d^2) part: one BLAS rank-k update of the lower triangle.
+  lapack::syrk_lower_add(rows.data(), lapack::to_int(dim_), lapack::to_int(n), gram_.data());
+}
+
+void ScatterAccumulator::add_class_sums(const RowMatrixXd& rows, std::span<const int> class_ids) {
+  const Eigen::Index n = rows.rows();
   const auto n_classes = static_cast<int>(class_counts_.size());
   for (Eigen::Index i = 0; i < n; ++i) {
     const int c = class_ids[static_cast<std::size_t>(i)];
@@ -58,8 +93,6 @@ void ScatterAccumulator::add_shifted(RowMatrixXd& rows, std::span<const int> cla
   }
   sum_ += rows.colwise().sum().transpose();
   n_ += n;
-  // The O(n d^2) part: one BLAS rank-k update of the lower triangle.
-  lapack::syrk_lower_add(rows.data(), lapack::to_int(dim_), lapack::to_int(n), gram_.data());
 }
 
 void ScatterAccumulator::merge(const ScatterAccumulator& other) {

@@ -21,17 +21,65 @@ constexpr std::array<const char*, 38> kUnsafeModules = {
     "operator",  "functools",  "io",       "pathlib",    "posixpath", "ntpath",    "shelve",
     "dill",      "torch.serialization", "torch._ops"};
 // builtins that only build plain data; every other builtin (eval, exec, getattr, open...) is refused.
-constexpr std::array<const char*, 14> kSafeBuiltins = {
+constexpr std::array<const char*, 15> kSafeBuiltins = {
     "set",   "frozenset", "bytearray", "bytes", "complex", "slice", "range",
-    "list",  "dict",      "tuple",     "int",   "float",   "str",   "bool"};
+    "list",  "dict",      "tuple",     "int",   "float",   "str",   "bool", "object"};
 
 bool module_matches(const std::string& module, const char* unsafe) {
   const std::size_t n = std::strlen(unsafe);
   return module.compare(0, n, unsafe) == 0 && (module.size() == n || module[n] == '.');
 }
 
+template <class F>
+void for_each_child(Value& v, F&& f) {
+  if (v.is<List>()) {
+    for (auto& c : v.as<List>().items) f(c);
+  } else if (v.is<Tuple>()) {
+    for (auto& c : v.as<Tuple>().items) f(c);
+  } else if (v.is<Dict>()) {
+    for (auto& [k, x] : v.as<Dict>().items) {
+      f(k);
+      f(x);
+    }
+  } else if (v.is<Object>()) {
+    auto& o = v.as<Object>();
+    for (auto& c : o.args) f(c);
+    f(o.state);
+    for (auto& c : o.list_items) f(c);
+    for (auto& [k, x] : o.dict_items) {
+      f(k);
+      f(x);
+    }
+  }
+}
+
+// Deletes values without recursion: a hostile pickle of deeply nested lists would otherwise
+// overflow the stack when the tree is released (shared_ptr destruction recurses per level).
+// A value's children are moved out before it is deleted, and the outermost deletion drains them.
+struct IterativeDelete {
+  void operator()(Value* v) const noexcept {
+    thread_local std::vector<ValuePtr>* pending = nullptr;  // set while a deletion drains
+    std::vector<ValuePtr> children;
+    for_each_child(*v, [&](ValuePtr& c) {
+      if (c) children.push_back(std::move(c));
+    });
+    delete v;  // shallow now
+    if (pending) {
+      for (auto& c : children) pending->push_back(std::move(c));
+      return;
+    }
+    pending = &children;
+    while (!children.empty()) {
+      ValuePtr c = std::move(children.back());
+      children.pop_back();
+      c.reset();  // when this was the last owner, its children join `children`
+    }
+    pending = nullptr;
+  }
+};
+
 ValuePtr make(auto&& x) {
-  auto v = std::make_shared<Value>();
+  auto v = ValuePtr(new Value(), IterativeDelete{});
   v->v = std::forward<decltype(x)>(x);
   return v;
 }
@@ -140,6 +188,7 @@ class Machine {
     if (marks_.empty()) fail("corrupt pickle (no MARK on the stack)");
     std::size_t m = marks_.back();
     marks_.pop_back();
+    if (m > stack_.size()) fail("corrupt pickle (stack underflow below MARK)");
     std::vector<ValuePtr> items(std::make_move_iterator(stack_.begin() + static_cast<long>(m)),
                                 std::make_move_iterator(stack_.end()));
     stack_.resize(m);
@@ -204,6 +253,7 @@ class Machine {
     return out;
   }
   ValuePtr long_from_bytes(const std::string& b) const;
+  std::string raw_unicode_escape_to_utf8(const std::string& s) const;
 
   const unsigned char* p_;
   std::size_t n_;
@@ -214,6 +264,62 @@ class Machine {
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, ValuePtr> memo_;
 };
+
+// UNICODE (protocol 0) holds raw-unicode-escape text: each byte is a Latin-1 code point, and
+// \uXXXX / \UXXXXXXXX (after an odd number of backslashes) escape the others. Returns UTF-8.
+std::string Machine::raw_unicode_escape_to_utf8(const std::string& s) const {
+  std::string out;
+  auto put = [&](std::uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  };
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] != '\\') {
+      put(static_cast<unsigned char>(s[i++]));
+      continue;
+    }
+    std::size_t run = 0;
+    while (i < s.size() && s[i] == '\\') {
+      ++run;
+      ++i;
+    }
+    if (run % 2 == 0 || i >= s.size() || (s[i] != 'u' && s[i] != 'U')) {
+      out.append(run, '\\');
+      continue;
+    }
+    out.append(run - 1, '\\');
+    const std::size_t digits = s[i] == 'u' ? 4 : 8;
+    ++i;
+    if (s.size() - i < digits) fail("corrupt pickle (truncated \\u escape in UNICODE)");
+    std::uint32_t cp = 0;
+    for (std::size_t k = 0; k < digits; ++k, ++i) {
+      const char c = s[i];
+      std::uint32_t d;
+      if (c >= '0' && c <= '9') d = static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') d = static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') d = static_cast<std::uint32_t>(c - 'A' + 10);
+      else fail("corrupt pickle (bad \\u escape in UNICODE)");
+      cp = cp * 16 + d;
+    }
+    if (cp > 0x10FFFF) fail("corrupt pickle (\\U escape out of range in UNICODE)");
+    put(cp);
+  }
+  return out;
+}
 
 ValuePtr Machine::long_from_bytes(const std::string& b) const {
   if (b.empty()) return make(std::int64_t{0});
@@ -260,7 +366,7 @@ ValuePtr Machine::numpy_frombuffer(const std::vector<ValuePtr>& args) {
     if (numpy_code_to_dtype(args[1]->as<NpDType>().code, a.dtype)) {
       a.shape = int_tuple(args[2], "shape");
       a.data = args[0]->as<Bytes>().data;
-      if (a.data.size() == static_cast<std::size_t>(a.numel()) * dtype_size(a.dtype)) {
+      if (a.data.size() == checked_nbytes(a.dtype, a.shape, what_ + ": numpy array")) {
         if (args[1]->as<NpDType>().order == '>') byteswap_elements(a.data, dtype_size(a.dtype));
         bool fortran = args[3]->is<std::string>() && args[3]->as<std::string>() == "F";
         if (!fortran || a.shape.size() < 2) return make(NdArray{std::move(a)});
@@ -307,8 +413,12 @@ ValuePtr Machine::reduce(const ValuePtr& callable, const std::vector<ValuePtr>& 
   }
   if (g.module == "torch._tensor" && g.name == "_rebuild_from_type_v2") {
     // (func, type, args, state): a tensor subclass; rebuild the plain tensor inside.
-    if (args.size() >= 3 && (args[2]->is<Tuple>() || args[2]->is<List>()))
+    if (args.size() >= 3 && (args[2]->is<Tuple>() || args[2]->is<List>())) {
+      // One level only: a self-referencing record would otherwise recurse forever.
+      if (is_global(args[0], "torch._tensor", "_rebuild_from_type_v2"))
+        fail("corrupt tensor subclass record (nested)");
       return reduce(args[0], args[2]->sequence());
+    }
     fail("corrupt tensor subclass record");
   }
   if (g.module == "torch" && g.name == "Size") {
@@ -360,7 +470,9 @@ ValuePtr Machine::reduce(const ValuePtr& callable, const std::vector<ValuePtr>& 
   }
   if (is_numpy(g, "scalar")) return numpy_scalar(args);
   if (is_numpy(g, "_frombuffer")) return numpy_frombuffer(args);
-  if (g.module == "copyreg" && g.name == "_reconstructor" && !args.empty() && args[0]->is<Global>()) {
+  // Protocols 0/1: Python 3 writes copyreg under its Python 2 name copy_reg.
+  if ((g.module == "copyreg" || g.module == "copy_reg") && g.name == "_reconstructor" &&
+      !args.empty() && args[0]->is<Global>()) {
     return make(Object{args[0]->as<Global>(), {}, nullptr, {}, {}});
   }
   return make(Object{g, args, nullptr, {}, {}});
@@ -380,7 +492,7 @@ void Machine::build(ValuePtr& obj, const ValuePtr& state) {
       if (numpy_code_to_dtype(dt.code, a.dtype) && raw->is<Bytes>()) {
         a.shape = int_tuple((*st)[1], "shape");
         a.data = raw->as<Bytes>().data;
-        if (a.data.size() != static_cast<std::size_t>(a.numel()) * dtype_size(a.dtype))
+        if (a.data.size() != checked_nbytes(a.dtype, a.shape, what_ + ": numpy array"))
           fail("corrupt numpy array (data size does not match its shape)");
         if (dt.order == '>') byteswap_elements(a.data, dtype_size(a.dtype));
         if (fortran && a.shape.size() >= 2) {
@@ -403,12 +515,12 @@ void Machine::build(ValuePtr& obj, const ValuePtr& state) {
           }
           a.data = std::move(c);
         }
-        obj = make(NdArray{std::move(a)});
+        obj->v = NdArray{std::move(a)};  // in place: the memo holds this same object
         return;
       }
     }
     // Object arrays, strings, structured dtypes: keep them as an opaque record.
-    obj = make(Object{Global{"numpy", "ndarray"}, {}, state, {}, {}});
+    obj->v = Object{Global{"numpy", "ndarray"}, {}, state, {}, {}};
     return;
   }
   if (obj->is<NpDType>()) {
@@ -444,7 +556,11 @@ ValuePtr Machine::run() {
       case '(': marks_.push_back(stack_.size()); break;
       case '0': pop(); break;
       case '1': pop_mark(); break;
-      case '2': stack_.push_back(top()); break;
+      case '2': {  // DUP: copy first, push_back may reallocate under a reference
+        ValuePtr v = top();
+        stack_.push_back(std::move(v));
+        break;
+      }
       case 'N': stack_.push_back(make(None{})); break;
       case 0x88: stack_.push_back(make(true)); break;
       case 0x89: stack_.push_back(make(false)); break;
@@ -498,7 +614,7 @@ ValuePtr Machine::run() {
       }
       case 'T': stack_.push_back(make(read_bytes(read_uint(4)))); break;
       case 'U': stack_.push_back(make(read_bytes(read_uint(1)))); break;
-      case 'V': stack_.push_back(make(read_line())); break;
+      case 'V': stack_.push_back(make(raw_unicode_escape_to_utf8(read_line()))); break;
       case 'X': stack_.push_back(make(read_bytes(read_uint(4)))); break;
       case 0x8c: stack_.push_back(make(read_bytes(read_uint(1)))); break;
       case 0x8d: stack_.push_back(make(read_bytes(read_uint(8)))); break;
@@ -507,7 +623,7 @@ ValuePtr Machine::run() {
         std::string s = read_bytes(k);
         Bytes b;
         b.data.resize(s.size());
-        std::memcpy(b.data.data(), s.data(), s.size());
+        if (!s.empty()) std::memcpy(b.data.data(), s.data(), s.size());  // data() may be null
         stack_.push_back(make(std::move(b)));
         break;
       }
@@ -527,7 +643,8 @@ ValuePtr Machine::run() {
       case 't': stack_.push_back(make(Tuple{pop_mark()})); break;
       case 0x85: case 0x86: case 0x87: {
         std::size_t k = op - 0x84u;
-        if (stack_.size() < k) fail("corrupt pickle (stack underflow)");
+        if (stack_.size() < k || (!marks_.empty() && stack_.size() - k < marks_.back()))
+          fail("corrupt pickle (stack underflow)");
         Tuple t;
         for (std::size_t i = stack_.size() - k; i < stack_.size(); ++i) t.items.push_back(stack_[i]);
         stack_.resize(stack_.size() - k);

@@ -27,12 +27,6 @@ bool looks_like_zip(const fs::path& path) {
   return in.gcount() == 4 && std::memcmp(head, "PK\x03\x04", 4) == 0;
 }
 
-std::int64_t numel_of(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (auto s : shape) n *= s;
-  return n;
-}
-
 }  // namespace
 
 TorchFile TorchFile::open(const fs::path& path) {
@@ -91,7 +85,7 @@ TorchFile TorchFile::open(const fs::path& path) {
     // The entry must exist and hold the whole storage: catch truncation at open time.
     const ZipEntry* e = file.zip_.find(file.prefix_ + "/data/" + key);
     if (!e) throw Error(what + ": storage entry data/" + key + " is missing; the file is corrupt");
-    if (e->size < static_cast<std::uint64_t>(s->numel) * dtype_size(s->dtype))
+    if (e->size < checked_nbytes(s->dtype, {s->numel}, what + ": storage " + key))
       throw Error(what + ": storage data/" + key + " is shorter than its tensor; the file is "
                   "truncated or corrupt");
     storages.emplace(key, s);
@@ -110,27 +104,35 @@ const ZipEntry& TorchFile::storage_entry(const pickle::Storage& s) const {
 
 namespace {
 // Checks that every element the view touches lies inside its storage.
+[[noreturn]] void outside_storage(const std::string& what) {
+  throw Error(what + ": tensor view reaches outside its storage; the file is corrupt");
+}
 void check_view(const pickle::Tensor& t, const std::string& what) {
+  // Sizes and strides come from the file: overflowing spans are errors, not wrapped offsets.
+  for (auto s : t.shape)
+    if (s < 0) throw Error(what + ": tensor with a negative size");
+  for (auto s : t.shape)
+    if (s == 0) return;  // empty: touches nothing
   std::int64_t lo = t.offset, hi = t.offset;
   for (std::size_t d = 0; d < t.shape.size(); ++d) {
-    if (t.shape[d] < 0) throw Error(what + ": tensor with a negative size");
-    if (t.shape[d] == 0) return;  // empty: touches nothing
-    const std::int64_t span = (t.shape[d] - 1) * t.stride[d];
-    if (span < 0) lo += span; else hi += span;
+    std::int64_t span = 0;
+    if (__builtin_mul_overflow(t.shape[d] - 1, t.stride[d], &span)) outside_storage(what);
+    if (span < 0 ? __builtin_add_overflow(lo, span, &lo) : __builtin_add_overflow(hi, span, &hi))
+      outside_storage(what);
   }
-  if (lo < 0 || hi >= t.storage->numel)
-    throw Error(what + ": tensor view reaches outside its storage; the file is corrupt");
+  if (lo < 0 || hi >= t.storage->numel) outside_storage(what);
 }
 }  // namespace
 
 Array TorchFile::read(const pickle::Tensor& t) const {
-  check_view(t, path().string());
+  const std::string what = path().string();
+  check_view(t, what);
   Array out;
   out.dtype = t.storage->dtype;
   out.shape = t.shape;
   const std::size_t es = dtype_size(out.dtype);
-  const std::int64_t n = numel_of(t.shape);
-  out.data.resize(static_cast<std::size_t>(n) * es);
+  const std::int64_t n = checked_numel(t.shape, what);  // stride-0 views may still overflow
+  out.data.resize(static_cast<std::size_t>(checked_nbytes(out.dtype, t.shape, what)));
   if (n == 0) return out;
   const ZipEntry& e = storage_entry(*t.storage);
 
@@ -172,12 +174,13 @@ void TorchFile::read_slice_float(const pickle::Tensor& t, std::int64_t index, fl
   if (index < 0 || index >= t.shape[0])
     throw Error(path().string() + ": index " + std::to_string(index) + " out of range [0, " +
                 std::to_string(t.shape[0] - 1) + "]");
+  const std::string what = path().string();
+  check_view(t, what);  // the whole view fits (no overflow), so every slice of it does
   pickle::Tensor row = t;
   row.offset = t.offset + index * t.stride[0];
   row.shape.erase(row.shape.begin());
   row.stride.erase(row.stride.begin());
-  const std::int64_t n = numel_of(row.shape);
-  check_view(row, path().string());
+  const std::int64_t n = checked_numel(row.shape, what);
   const std::size_t es = dtype_size(t.storage->dtype);
   const bool contiguous_1d = row.shape.size() == 1 && (row.stride[0] == 1 || n <= 1);
   if (contiguous_1d && t.storage->dtype == DType::F32) {

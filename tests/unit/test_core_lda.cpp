@@ -124,3 +124,16 @@ TEST_CASE("solver rejects bad parameters", "[core][lda]") {
   CHECK_THROWS_AS(solve_lda(s, LdaOptions{}), std::invalid_argument);
   CHECK_THROWS_AS(ScatterAccumulator(0, 2), std::invalid_argument);
 }
+
+TEST_CASE("mixed precision accumulation stays within float32 noise of float64", "[core][scatter]") {
+  const auto data = make_data(3000, 40, 6, 4, 50.0f);  // 3 blocks of 1024 rows, large offsets
+  ScatterAccumulator exact(40, 6), mixed(40, 6, Precision::Mixed);
+  exact.add(data.x, data.y);
+  mixed.add(data.x.topRows(1500), std::span<const int>(data.y.data(), 1500));
+  mixed.add(data.x.bottomRows(1500), std::span<const int>(data.y.data() + 1500, 1500));
+  const auto a = exact.finalize(), b = mixed.finalize();
+  const double scale = a.total_scatter.diagonal().maxCoeff();
+  CHECK((a.total_scatter - b.total_scatter).cwiseAbs().maxCoeff() < 1e-5 * scale);
+  CHECK((a.class_means - b.class_means).cwiseAbs().maxCoeff() < 1e-9);
+  CHECK(a.class_counts == b.class_counts);
+}
