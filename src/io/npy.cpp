@@ -3,14 +3,10 @@
 // arrays to the little-endian, C-order layout every caller expects.
 #include "actlens/io/npy.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -21,6 +17,7 @@
 #include "actlens/core/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/io/zip_archive.hpp"
+#include "input_file.hpp"
 
 namespace actlens::io {
 namespace {
@@ -39,8 +36,12 @@ constexpr std::size_t kMaxHeaderLen = std::size_t{1} << 24;
   throw Error(what + ": " + msg);
 }
 
+std::string corrupt_message(const std::string& detail) {
+  return "truncated or corrupt .npy data (" + detail + "); re-create the file";
+}
+
 [[noreturn]] void fail_corrupt(const std::string& what, const std::string& detail) {
-  fail(what, "truncated or corrupt .npy data (" + detail + "); re-create the file");
+  fail(what, corrupt_message(detail));
 }
 
 // ---- header dict literal -------------------------------------------------------------------
@@ -410,47 +411,28 @@ std::string npy_header(const Array& a) {
 
 // ---- file access ---------------------------------------------------------------------------
 
-class InputFile {
- public:
-  explicit InputFile(const fs::path& path) : what_(path.string()) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      const int err = errno;
-      if (err == ENOENT) fail(what_, "no such file; check the path");
-      fail(what_, std::string("cannot open (") + std::strerror(err) + "); check permissions");
-    }
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd_);
-      fail(what_, "not a regular file; give the path of a .npy file");
-    }
-    size_ = static_cast<std::uint64_t>(st.st_size);
+InputFile open_npy(const fs::path& path) {
+  return InputFile(path, "a .npy file", corrupt_message("file is shorter than its header says"));
+}
+
+// Reads and checks the preamble and header of an open .npy file.
+NpyLayout layout_of(const InputFile& file) {
+  const std::string what = file.path().string();
+  unsigned char pre[kPreambleV2] = {};
+  const auto pre_len = static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), sizeof pre));
+  file.read(0, pre, pre_len);
+  const std::size_t total = header_total(pre, pre_len, what);
+  if (total > file.size()) fail_corrupt(what, "file ends inside the header");
+  std::vector<unsigned char> header(total);
+  file.read(0, header.data(), total);
+  const NpyHeader h = parse_header(header.data(), total, what);
+  const std::uint64_t nbytes = checked_nbytes(h.descr.dtype, h.shape, what);
+  if (nbytes > file.size() - total) {
+    fail_corrupt(what, "array needs " + std::to_string(nbytes) + " bytes of data, only " +
+                           std::to_string(file.size() - total) + " present");
   }
-  InputFile(const InputFile&) = delete;
-  InputFile& operator=(const InputFile&) = delete;
-  ~InputFile() { ::close(fd_); }
-
-  std::uint64_t size() const { return size_; }
-
-  void read(std::uint64_t offset, void* dst, std::size_t len) const {
-    auto* out = static_cast<unsigned char*>(dst);
-    while (len > 0) {
-      const ssize_t n = ::pread(fd_, out, std::min<std::size_t>(len, std::size_t{1} << 30),
-                                static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail(what_, std::string("cannot read (") + std::strerror(errno) + ")");
-      if (n == 0) fail_corrupt(what_, "file is shorter than its header says");
-      out += n;
-      len -= static_cast<std::size_t>(n);
-      offset += static_cast<std::uint64_t>(n);
-    }
-  }
-
- private:
-  std::string what_;
-  int fd_ = -1;
-  std::uint64_t size_ = 0;
-};
+  return NpyLayout{h.descr.dtype, h.shape, h.fortran_order, h.descr.big_endian, total};
+}
 
 std::uint32_t crc_of(std::uint32_t crc, const void* p, std::size_t n) {
   if (n == 0) return crc;  // zlib returns 0, not `crc`, for a null buffer
@@ -591,31 +573,17 @@ Array parse_npy(const std::byte* data, std::size_t size, const std::string& what
 }
 
 NpyLayout read_npy_layout(const fs::path& path) {
-  const std::string what = path.string();
-  const InputFile file(path);
-  unsigned char pre[kPreambleV2] = {};
-  const auto pre_len = static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), sizeof pre));
-  file.read(0, pre, pre_len);
-  const std::size_t total = header_total(pre, pre_len, what);
-  if (total > file.size()) fail_corrupt(what, "file ends inside the header");
-  std::vector<unsigned char> header(total);
-  file.read(0, header.data(), total);
-  const NpyHeader h = parse_header(header.data(), total, what);
-  const std::uint64_t nbytes = checked_nbytes(h.descr.dtype, h.shape, what);
-  if (nbytes > file.size() - total) {
-    fail_corrupt(what, "array needs " + std::to_string(nbytes) + " bytes of data, only " +
-                           std::to_string(file.size() - total) + " present");
-  }
-  return NpyLayout{h.descr.dtype, h.shape, h.fortran_order, h.descr.big_endian, total};
+  return layout_of(open_npy(path));
 }
 
 Array read_npy(const fs::path& path) {
-  const NpyLayout lay = read_npy_layout(path);
+  const InputFile file = open_npy(path);
+  const NpyLayout lay = layout_of(file);
   Array a;
   a.dtype = lay.dtype;
   a.shape = lay.shape;
   a.data.resize(checked_nbytes(a.dtype, a.shape, path.string()));
-  InputFile(path).read(lay.data_offset, a.data.data(), a.data.size());
+  file.read(lay.data_offset, a.data.data(), a.data.size());
   NpyHeader h;
   h.descr.dtype = lay.dtype;
   h.descr.big_endian = lay.big_endian;
@@ -624,7 +592,6 @@ Array read_npy(const fs::path& path) {
   finish_array(a, h);
   return a;
 }
-
 
 std::string serialize_npy(const Array& a) {
   check_writable(a, "array");

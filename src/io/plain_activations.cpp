@@ -1,8 +1,5 @@
 #include "actlens/io/plain_activations.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -12,28 +9,12 @@
 #include "actlens/io/npy.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "actlens/io/torch_file.hpp"
+#include "input_file.hpp"
 
 namespace actlens::io {
 namespace fs = std::filesystem;
 
 namespace {
-// pread of an exact byte range; a short read means the file changed or was truncated.
-void read_file_range(const fs::path& path, std::uint64_t offset, void* dst, std::size_t len) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path.string() + ": cannot open for reading");
-  std::size_t done = 0;
-  while (done < len) {
-    const ssize_t got = ::pread(fd, static_cast<char*>(dst) + done, len - done,
-                                static_cast<off_t>(offset + done));
-    if (got <= 0) {
-      ::close(fd);
-      throw Error(path.string() + ": file is shorter than its header says (truncated?)");
-    }
-    done += static_cast<std::size_t>(got);
-  }
-  ::close(fd);
-}
-
 template <class Map>
 std::string key_list(const Map& m) {
   std::string s;
@@ -72,7 +53,8 @@ Array read_array_file(const fs::path& path, const std::string& key) {
     const auto& root = f.root();
     if (is_numeric(root)) return to_array(f, root, path.string());
     if (auto v = root->get(key); is_numeric(v)) return to_array(f, v, path.string() + ": " + key);
-    throw Error(path.string() + ": expected a tensor or a dict with tensor '" + key + "'; pass --key");
+    throw Error(path.string() + ": expected a tensor or a dict with tensor '" + key +
+                "'; pass --key");
   }
   throw Error(path.string() + ": unknown array format '" + ext +
               "' (use .npy, .npz, .safetensors or .pt)");
@@ -96,8 +78,7 @@ std::vector<std::string> read_labels(const fs::path& path, const std::string& co
     CsvTable t = read_csv(path);
     int col = t.column(column);
     if (col < 0 && t.header.size() == 1) col = 0;
-    if (col < 0)
-      throw Error(path.string() + ": no column '" + column + "'; pass --label-column");
+    if (col < 0) throw Error(path.string() + ": no column '" + column + "'; pass --label-column");
     for (const auto& r : t.rows) out.push_back(r[static_cast<std::size_t>(col)]);
     return out;
   }
@@ -126,6 +107,9 @@ std::unique_ptr<PlainActivations> PlainActivations::open(const fs::path& activat
     const NpyLayout lay = read_npy_layout(activations);
     if (!lay.fortran_order && !lay.big_endian) {
       p->streamed_ = true;
+      // A short read means the file changed or was truncated since the header was read.
+      p->file_ = std::make_shared<const InputFile>(
+          activations, "a .npy file", "file is shorter than its header says (truncated?)");
       p->dtype_ = lay.dtype;
       p->data_offset_ = lay.data_offset;
       shape = lay.shape;
@@ -146,10 +130,12 @@ std::unique_ptr<PlainActivations> PlainActivations::open(const fs::path& activat
     p->n_layers_ = static_cast<int>(shape[1]);
     p->dim_ = shape[2];
   } else {
-    throw Error(activations.string() + ": activations must be [N, d] or [N, n_layers, d], got rank " +
+    throw Error(activations.string() +
+                ": activations must be [N, d] or [N, n_layers, d], got rank " +
                 std::to_string(shape.size()));
   }
-  if (p->dim_ == 0 || shape[0] == 0) throw Error(activations.string() + ": no activations (empty array)");
+  if (p->dim_ == 0 || shape[0] == 0)
+    throw Error(activations.string() + ": no activations (empty array)");
   const auto names = read_labels(labels, options.label_column);
   if (static_cast<std::int64_t>(names.size()) != shape[0])
     throw Error(labels.string() + ": " + std::to_string(names.size()) + " labels for " +
@@ -193,7 +179,8 @@ std::size_t PlainActivations::n_chunks() const {
 
 Chunk PlainActivations::read_chunk(std::size_t i, const std::vector<int>& layers) const {
   const std::int64_t begin = static_cast<std::int64_t>(i) * chunk_rows_;
-  const std::int64_t end = std::min<std::int64_t>(begin + chunk_rows_, static_cast<std::int64_t>(rows_.size()));
+  const std::int64_t end =
+      std::min<std::int64_t>(begin + chunk_rows_, static_cast<std::int64_t>(rows_.size()));
   const std::int64_t n = end - begin;
   Chunk c;
   c.source = path_.string();
@@ -207,9 +194,10 @@ Chunk PlainActivations::read_chunk(std::size_t i, const std::vector<int>& layers
   if (streamed_ && n > 0) {
     const std::int64_t last = rows_[static_cast<std::size_t>(end - 1)];
     span.resize(static_cast<std::size_t>((last - first + 1) * row_elems) * es);
-    read_file_range(path_, data_offset_ + static_cast<std::uint64_t>(first * row_elems) * es,
-                    span.data(), span.size());
-    base = span.data() - static_cast<std::ptrdiff_t>(static_cast<std::size_t>(first * row_elems) * es);
+    file_->read(data_offset_ + static_cast<std::uint64_t>(first * row_elems) * es, span.data(),
+                span.size());
+    base =
+        span.data() - static_cast<std::ptrdiff_t>(static_cast<std::size_t>(first * row_elems) * es);
   }
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t src = rows_[static_cast<std::size_t>(begin + r)];

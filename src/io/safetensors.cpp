@@ -1,21 +1,16 @@
 // safetensors: an 8-byte little-endian header length N, N bytes of JSON, then the raw tensor
 // bytes. Opening validates the whole header against the file size, so later reads can trust
-// the offsets; each read opens the file and preads only the bytes it needs.
+// the offsets; the file stays open and each read preads only the bytes it needs.
 #include "actlens/io/safetensors.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/atomic_file.hpp"
+#include "input_file.hpp"
 
 namespace actlens::io {
 namespace {
@@ -45,56 +40,18 @@ const char* safetensors_dtype_name(DType t) {
   throw Error("internal error: unknown dtype");
 }
 
-[[noreturn]] void corrupt(const fs::path& path, const std::string& detail) {
-  throw Error(path.string() + ": truncated or corrupt safetensors file (" + detail +
-              "); re-create the file");
+std::string corrupt_message(const std::string& detail) {
+  return "truncated or corrupt safetensors file (" + detail + "); re-create the file";
 }
 
-// A read-only descriptor for one operation; closed on every path.
-class InputFile {
- public:
-  explicit InputFile(const fs::path& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      const int err = errno;
-      if (err == ENOENT) throw Error(path.string() + ": no such file; check the path");
-      throw Error(path.string() + ": cannot open (" + std::strerror(err) + "); check permissions");
-    }
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd_);
-      throw Error(path.string() + ": not a regular file; give the path of a .safetensors file");
-    }
-    size_ = static_cast<std::uint64_t>(st.st_size);
-  }
-  InputFile(const InputFile&) = delete;
-  InputFile& operator=(const InputFile&) = delete;
-  ~InputFile() { ::close(fd_); }
+[[noreturn]] void corrupt(const fs::path& path, const std::string& detail) {
+  throw Error(path.string() + ": " + corrupt_message(detail));
+}
 
-  std::uint64_t size() const { return size_; }
-
-  void read(std::uint64_t offset, void* dst, std::size_t len) const {
-    auto* out = static_cast<unsigned char*>(dst);
-    while (len > 0) {
-      const ssize_t n = ::pread(fd_, out, std::min<std::size_t>(len, std::size_t{1} << 30),
-                                static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        throw Error(path_.string() + ": cannot read (" + std::strerror(errno) +
-                    "); check the file and the disk");
-      }
-      if (n == 0) corrupt(path_, "file is shorter than its header says");
-      out += n;
-      len -= static_cast<std::size_t>(n);
-      offset += static_cast<std::uint64_t>(n);
-    }
-  }
-
- private:
-  fs::path path_;
-  int fd_ = -1;
-  std::uint64_t size_ = 0;
-};
+InputFile open_safetensors(const fs::path& path) {
+  return InputFile(path, "a .safetensors file",
+                   corrupt_message("file is shorter than its header says"));
+}
 
 DType parse_dtype(const fs::path& path, const std::string& key, const json& v) {
   if (!v.is_string()) corrupt(path, "tensor '" + key + "' has no dtype string");
@@ -195,14 +152,14 @@ json parse_header_json(const InputFile& file, const fs::path& path, std::uint64_
 }  // namespace
 
 SafetensorsFile SafetensorsFile::open(const fs::path& path) {
-  const InputFile file(path);
-  const std::uint64_t header_len = read_header_len(file, path);
-  const json header = parse_header_json(file, path, header_len);
+  auto file = std::make_shared<const InputFile>(open_safetensors(path));
+  const std::uint64_t header_len = read_header_len(*file, path);
+  const json header = parse_header_json(*file, path, header_len);
 
   SafetensorsFile f;
   f.path_ = path;
   f.data_start_ = 8 + header_len;
-  const std::uint64_t data_len = file.size() - f.data_start_;
+  const std::uint64_t data_len = file->size() - f.data_start_;
   for (const auto& [key, v] : header.items()) {
     if (key == kMetadataKey) {
       f.metadata_ = parse_metadata(path, v);
@@ -216,6 +173,7 @@ SafetensorsFile SafetensorsFile::open(const fs::path& path) {
     f.tensors_.emplace(key, std::move(info));
   }
   check_no_overlap(path, f.tensors_);
+  f.file_ = std::move(file);
   return f;
 }
 
@@ -252,8 +210,7 @@ Array SafetensorsFile::read(const std::string& key) const {
   a.dtype = i.dtype;
   a.shape = i.shape;
   a.data.resize(i.end - i.begin);
-  const InputFile file(path_);
-  file.read(data_start_ + i.begin, a.data.data(), a.data.size());
+  file_->read(data_start_ + i.begin, a.data.data(), a.data.size());
   return a;
 }
 
@@ -269,9 +226,8 @@ void SafetensorsFile::read_row_float(const std::string& key, std::int64_t row, f
   const std::size_t item = dtype_size(i.dtype);
   const std::uint64_t row_bytes = (i.end - i.begin) / static_cast<std::uint64_t>(i.shape[0]);
   std::vector<std::byte> buf(row_bytes);
-  const InputFile file(path_);
-  file.read(data_start_ + i.begin + static_cast<std::uint64_t>(row) * row_bytes, buf.data(),
-            buf.size());
+  file_->read(data_start_ + i.begin + static_cast<std::uint64_t>(row) * row_bytes, buf.data(),
+              buf.size());
   convert_to_float(i.dtype, buf.data(), dst, row_bytes / item);
 }
 

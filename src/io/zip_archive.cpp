@@ -3,18 +3,15 @@
 // truncated or hostile archive gives an actlens::Error, never a read past a buffer.
 #include "actlens/io/zip_archive.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
 #include <cstring>
 #include <unordered_map>
 
 #include "actlens/core/error.hpp"
+#include "input_file.hpp"
 
 namespace actlens::io {
 namespace {
@@ -64,79 +61,49 @@ struct CentralDirectory {
 }  // namespace
 
 struct ZipArchive::Impl {
-  fs::path path;
-  int fd = -1;
-  std::uint64_t size = 0;
+  InputFile file;
   std::vector<ZipEntry> entries;
   std::unordered_map<std::string, std::size_t> index;
 
-  Impl() = default;
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
-  ~Impl() {
-    if (fd >= 0) ::close(fd);
-  }
+  explicit Impl(const fs::path& p) : file(p, "a .npz or .pt file") {}
+
+  const fs::path& path() const { return file.path(); }
+  std::uint64_t size() const { return file.size(); }
 
   [[noreturn]] void corrupt(const std::string& detail) const {
-    throw Error(path.string() + ": truncated or corrupt ZIP archive (" + detail +
+    throw Error(path().string() + ": truncated or corrupt ZIP archive (" + detail +
                 "); re-create the file");
   }
 
   [[noreturn]] void bad_entry(const ZipEntry& e, const std::string& detail) const {
-    throw Error(path.string() + ": entry '" + e.name + "' " + detail + "; re-create the file");
+    throw Error(path().string() + ": entry '" + e.name + "' " + detail + "; re-create the file");
   }
 
   // Reads exactly `len` bytes at `offset`; a short read means the file is shorter than it says.
   void read_exact(std::uint64_t offset, void* dst, std::size_t len, const char* what) const {
-    auto* out = static_cast<unsigned char*>(dst);
-    while (len > 0) {
-      const std::size_t chunk = std::min<std::size_t>(len, std::size_t{1} << 30);
-      const ssize_t n = ::pread(fd, out, chunk, static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        throw Error(path.string() + ": cannot read (" + std::strerror(errno) +
-                    "); check the file and the disk");
-      }
-      if (n == 0) corrupt(std::string(what) + " extends past the end of the file");
-      out += n;
-      len -= static_cast<std::size_t>(n);
-      offset += static_cast<std::uint64_t>(n);
+    if (file.read_up_to(offset, dst, len) < len) {
+      corrupt(std::string(what) + " extends past the end of the file");
     }
-  }
-
-  void open_file(const fs::path& p) {
-    path = p;
-    fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      if (err == ENOENT) throw Error(p.string() + ": no such file; check the path");
-      throw Error(p.string() + ": cannot open (" + std::strerror(err) + "); check permissions");
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      throw Error(p.string() + ": not a regular file; give the path of a .npz or .pt file");
-    }
-    size = static_cast<std::uint64_t>(st.st_size);
   }
 
   // A file that does not even start like a ZIP archive gets a clearer message than "corrupt";
   // one that does (or is a cut-off prefix of one) goes on to the end-record search.
   void check_looks_like_zip() const {
-    if (size == 0) corrupt("the file is empty");
+    if (size() == 0) corrupt("the file is empty");
     static constexpr unsigned char kPrefixes[][4] = {{'P', 'K', 3, 4}, {'P', 'K', 5, 6}};
     unsigned char magic[4] = {};
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(size, sizeof magic));
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(size(), sizeof magic));
     read_exact(0, magic, n, "signature");
     for (const auto& prefix : kPrefixes) {
       if (std::memcmp(magic, prefix, n) == 0) return;
     }
-    throw Error(path.string() + ": not a ZIP archive (expected a .npz or torch.save file); " +
+    throw Error(path().string() + ": not a ZIP archive (expected a .npz or torch.save file); " +
                 "check the path and the file format");
   }
 
   CentralDirectory find_central_directory() const {
-    const std::uint64_t tail_len = std::min<std::uint64_t>(size, kEocdSearch);
-    const std::uint64_t tail_start = size - tail_len;
+    const std::uint64_t tail_len = std::min<std::uint64_t>(size(), kEocdSearch);
+    const std::uint64_t tail_start = size() - tail_len;
     std::vector<unsigned char> tail(tail_len);
     read_exact(tail_start, tail.data(), tail.size(), "end of central directory");
 
@@ -165,7 +132,7 @@ struct ZipArchive::Impl {
       if (le32(loc) == kEocd64LocatorSig) return parse_eocd64(le64(loc + 8), eocd_offset);
     }
     if ((disk != 0 && disk != 0xFFFF) || (cd_disk != 0 && cd_disk != 0xFFFF)) {
-      throw Error(path.string() + ": split (multi-part) ZIP archives are not supported; " +
+      throw Error(path().string() + ": split (multi-part) ZIP archives are not supported; " +
                   "re-create it as a single file");
     }
     return cd;
@@ -177,7 +144,7 @@ struct ZipArchive::Impl {
     read_exact(record_offset, rec, sizeof rec, "ZIP64 end of central directory");
     if (le32(rec) != kEocd64Sig) corrupt("ZIP64 end of central directory not found");
     if (le32(rec + 16) != 0 || le32(rec + 20) != 0) {
-      throw Error(path.string() + ": split (multi-part) ZIP archives are not supported; " +
+      throw Error(path().string() + ": split (multi-part) ZIP archives are not supported; " +
                   "re-create it as a single file");
     }
     CentralDirectory cd;
@@ -261,7 +228,7 @@ struct ZipArchive::Impl {
       pos += 4 + len;
     }
     if (disk_start != 0) {
-      throw Error(path.string() + ": split (multi-part) ZIP archives are not supported; " +
+      throw Error(path().string() + ": split (multi-part) ZIP archives are not supported; " +
                   "re-create it as a single file");
     }
   }
@@ -269,14 +236,14 @@ struct ZipArchive::Impl {
   // The data follows the LOCAL header, whose extra field may differ from the central one
   // (torch.save pads it to align tensors), so it has to be read.
   void locate_data(ZipEntry& e) const {
-    if (!fits(e.local_header_offset, kLocalHeaderSize, size)) {
+    if (!fits(e.local_header_offset, kLocalHeaderSize, size())) {
       corrupt("entry '" + e.name + "' points outside the file");
     }
     unsigned char h[kLocalHeaderSize];
     read_exact(e.local_header_offset, h, sizeof h, "local header");
     if (le32(h) != kLocalHeaderSig) corrupt("bad local header for entry '" + e.name + "'");
     e.data_offset = e.local_header_offset + kLocalHeaderSize + le16(h + 26) + le16(h + 28);
-    if (!fits(e.data_offset, e.compressed_size, size)) {
+    if (!fits(e.data_offset, e.compressed_size, size())) {
       corrupt("data of entry '" + e.name + "' extends past the end of the file");
     }
     if (e.method == 0 && e.compressed_size != e.size) {
@@ -285,7 +252,7 @@ struct ZipArchive::Impl {
   }
 
   void check_entry(const ZipEntry& e) const {
-    if (!fits(e.data_offset, e.compressed_size, size)) {
+    if (!fits(e.data_offset, e.compressed_size, size())) {
       corrupt("data of entry '" + e.name + "' extends past the end of the file");
     }
   }
@@ -302,7 +269,7 @@ struct ZipArchive::Impl {
     }
     std::vector<std::byte> out(e.size);
     z_stream zs{};
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error(path.string() + ": zlib init failed");
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error(path().string() + ": zlib init failed");
     // inflateEnd on every exit path.
     struct Guard {
       z_stream* s;
@@ -353,18 +320,17 @@ ZipArchive& ZipArchive::operator=(ZipArchive&&) noexcept = default;
 ZipArchive::~ZipArchive() = default;
 
 ZipArchive ZipArchive::open(const fs::path& path) {
-  auto impl = std::make_unique<Impl>();
-  impl->open_file(path);
+  auto impl = std::make_unique<Impl>(path);
   impl->check_looks_like_zip();
   impl->read_central_directory(impl->find_central_directory());
   return ZipArchive(std::move(impl));
 }
 
 const fs::path& ZipArchive::path() const {
-  return impl_->path;
+  return impl_->path();
 }
 std::uint64_t ZipArchive::file_size() const {
-  return impl_->size;
+  return impl_->size();
 }
 const std::vector<ZipEntry>& ZipArchive::entries() const {
   return impl_->entries;
@@ -403,7 +369,7 @@ void ZipArchive::read_at(const ZipEntry& entry, std::uint64_t offset, void* dst,
   }
   impl_->check_entry(entry);
   if (!fits(offset, len, entry.size)) {
-    throw Error(impl_->path.string() + ": read of " + std::to_string(len) + " bytes at offset " +
+    throw Error(impl_->path().string() + ": read of " + std::to_string(len) + " bytes at offset " +
                 std::to_string(offset) + " is outside entry '" + entry.name + "' (" +
                 std::to_string(entry.size) + " bytes); the file is corrupt, re-create it");
   }

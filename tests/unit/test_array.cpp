@@ -7,9 +7,11 @@
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/array.hpp"
+#include "test_paths.hpp"
 
 using actlens::Error;
 using namespace actlens::io;
+using actlens::test::array_of;
 
 namespace {
 
@@ -36,16 +38,6 @@ double half_reference(std::uint16_t h) {
                          : std::numeric_limits<double>::quiet_NaN();
   }
   return sign * std::ldexp(1024 + mantissa, exponent - 25);
-}
-
-template <typename T>
-Array array_of(DType t, std::vector<std::int64_t> shape, const std::vector<T>& values) {
-  Array a;
-  a.dtype = t;
-  a.shape = std::move(shape);
-  a.data.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
-  return a;
 }
 
 }  // namespace

@@ -3,13 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/atomic_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/zip_archive.hpp"
 #include "test_paths.hpp"
@@ -17,31 +16,14 @@
 using actlens::Error;
 using namespace actlens::io;
 namespace fs = std::filesystem;
+using actlens::test::array_of;
+using actlens::test::io_data_dir;
+using actlens::test::io_expected;
+using actlens::test::slurp;
+using actlens::test::spit;
 using nlohmann::json;
 
 namespace {
-
-fs::path io_dir() {
-  return actlens::test::data_dir() / "io";
-}
-
-json expected() {
-  std::ifstream in(io_dir() / "expected.json");
-  REQUIRE(in.good());
-  return json::parse(in);
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // dtype, shape and every value (bit-for-bit, the sign of zero included) match the expectation.
 void check_array(const Array& a, const json& want, const std::string& what) {
@@ -56,16 +38,6 @@ void check_array(const Array& a, const json& want, const std::string& what) {
     CHECK(got[i] == values[i]);
     CHECK(std::signbit(got[i]) == std::signbit(values[i]));
   }
-}
-
-template <typename T>
-Array array_of(DType t, std::vector<std::int64_t> shape, const std::vector<T>& values) {
-  Array a;
-  a.dtype = t;
-  a.shape = std::move(shape);
-  a.data.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
-  return a;
 }
 
 // One small array of every dtype .npy can hold.
@@ -112,15 +84,15 @@ std::string npy_with_header(const std::string& dict, const std::string& data) {
 }  // namespace
 
 TEST_CASE("npy reads every numpy fixture exactly", "[io][npy]") {
-  const json want = expected().at("npy");
+  const json want = io_expected().at("npy");
   REQUIRE(want.size() >= 17);
   for (const auto& [name, entry] : want.items()) {
-    check_array(read_npy(io_dir() / name), entry, name);
+    check_array(read_npy(io_data_dir() / name), entry, name);
   }
 }
 
 TEST_CASE("npy reads float32", "[io][npy]") {
-  const Array a = read_npy(io_dir() / "npy/float32.npy");
+  const Array a = read_npy(io_data_dir() / "npy/float32.npy");
   CHECK(a.dtype == DType::F32);
   CHECK(a.shape == std::vector<std::int64_t>{2, 3});
   const RowMatrixF m = to_float_matrix(a, "float32.npy");
@@ -129,27 +101,27 @@ TEST_CASE("npy reads float32", "[io][npy]") {
 }
 
 TEST_CASE("npy converts Fortran order and big-endian data", "[io][npy]") {
-  const Array f2 = read_npy(io_dir() / "npy/fortran_2d.npy");
+  const Array f2 = read_npy(io_data_dir() / "npy/fortran_2d.npy");
   CHECK(to_double_vector(f2) == std::vector<double>{0, 0.5, 1, 1.5, 2, 2.5});
-  const Array f3 = read_npy(io_dir() / "npy/fortran_3d.npy");
+  const Array f3 = read_npy(io_data_dir() / "npy/fortran_3d.npy");
   std::vector<double> want(24);
   for (int i = 0; i < 24; ++i) want[static_cast<std::size_t>(i)] = i - 12;
   CHECK(to_double_vector(f3) == want);
-  const Array be = read_npy(io_dir() / "npy/big_endian_f8.npy");
+  const Array be = read_npy(io_data_dir() / "npy/big_endian_f8.npy");
   CHECK(be.dtype == DType::F64);
   CHECK(to_double_vector(be) == std::vector<double>{1.0, -2.0, 0.25, 1e10, -3.5});
 }
 
 TEST_CASE("npy reads format versions 2.0 and 3.0", "[io][npy]") {
-  CHECK(slurp(io_dir() / "npy/version2.npy")[6] == 2);
-  CHECK(slurp(io_dir() / "npy/version3.npy")[6] == 3);
-  CHECK(read_npy(io_dir() / "npy/version3.npy").dtype == DType::I16);
+  CHECK(slurp(io_data_dir() / "npy/version2.npy")[6] == 2);
+  CHECK(slurp(io_data_dir() / "npy/version3.npy")[6] == 3);
+  CHECK(read_npy(io_data_dir() / "npy/version3.npy").dtype == DType::I16);
 }
 
 TEST_CASE("npz reads np.savez and np.savez_compressed archives", "[io][npz]") {
-  const json want = expected().at("npz");
+  const json want = io_expected().at("npz");
   for (const char* name : {"arrays.npz", "arrays_compressed.npz"}) {
-    const auto arrays = read_npz(io_dir() / name);
+    const auto arrays = read_npz(io_data_dir() / name);
     const json& w = want.at(name);
     REQUIRE(arrays.size() == w.size());
     for (const auto& [key, entry] : w.items()) {
@@ -261,7 +233,7 @@ TEST_CASE("npy refuses missing files, garbage and truncations", "[io][npy][error
                       Catch::Contains("garbage.npy") && Catch::Contains("not a .npy"));
 
   for (const char* name : {"npy/float64.npy", "npy/fortran_3d.npy", "npy/version3.npy"}) {
-    const std::string bytes = slurp(io_dir() / name);
+    const std::string bytes = slurp(io_data_dir() / name);
     for (std::size_t len = 0; len < bytes.size(); ++len) {
       const fs::path p = dir / ("cut_" + std::to_string(len) + ".npy");
       spit(p, bytes.substr(0, len));
@@ -350,7 +322,7 @@ TEST_CASE("npz refuses damaged archives and members", "[io][npz][errors]") {
   const fs::path dir = actlens::test::scratch_dir("npz_bad");
   REQUIRE_THROWS_WITH(read_npz(dir / "absent.npz"), Catch::Contains("absent.npz"));
   for (const char* name : {"arrays.npz", "arrays_compressed.npz"}) {
-    const std::string bytes = slurp(io_dir() / name);
+    const std::string bytes = slurp(io_data_dir() / name);
     for (const std::size_t len :
          {std::size_t{0}, std::size_t{10}, bytes.size() / 2, bytes.size() - 23, bytes.size() - 1}) {
       const fs::path p = dir / ("cut_" + std::to_string(len) + ".npz");
@@ -384,7 +356,7 @@ TEST_CASE("npy and npz survive random corruption with actlens::Error only", "[io
   const fs::path dir = actlens::test::scratch_dir("npy_fuzz");
   for (const char* name : {"npy/float32.npy", "npy/fortran_3d.npy", "npy/version2.npy",
                            "arrays.npz", "arrays_compressed.npz"}) {
-    const std::string good = slurp(io_dir() / name);
+    const std::string good = slurp(io_data_dir() / name);
     const bool npz = std::string(name).ends_with(".npz");
     for (int iter = 0; iter < (npz ? 150 : 300); ++iter) {  // npz goes through slow file I/O
       std::string b = good;
@@ -403,4 +375,37 @@ TEST_CASE("npy and npz survive random corruption with actlens::Error only", "[io
       }
     }
   }
+}
+
+TEST_CASE("write_file_atomic replaces the target only on success", "[io][atomic]") {
+  const fs::path dir = actlens::test::scratch_dir("atomic");
+  const fs::path p = dir / "a" / "b" / "out.txt";
+  write_file_atomic(p, "first");
+  CHECK(slurp(p) == "first");
+  write_file_atomic(p, std::string(200000, 'x'));  // larger than the stream buffer
+  CHECK(slurp(p).size() == 200000);
+  write_file_atomic(p, "second");
+  CHECK(slurp(p) == "second");
+
+  // A failing writer leaves the old file and no temporary; the error names the target.
+  REQUIRE_THROWS_WITH(write_file_atomic(p,
+                                        [](std::ostream& out) {
+                                          out << "partial";
+                                          throw std::runtime_error("boom");
+                                        }),
+                      Catch::Contains(p.string()) && Catch::Contains("boom"));
+  CHECK(slurp(p) == "second");
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(p.parent_path())) ++files;
+  CHECK(files == 1);
+
+  // A parent that is a regular file cannot hold the output.
+  REQUIRE_THROWS_WITH(write_file_atomic(p / "child.txt", "x"), Catch::Contains("child.txt"));
+  // A folder in the way of the rename.
+  fs::create_directories(dir / "isdir");
+  REQUIRE_THROWS_WITH(write_file_atomic(dir / "isdir", "x"), Catch::Contains("isdir"));
+  CHECK(fs::is_directory(dir / "isdir"));
+  files = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++files;
+  CHECK(files == 2);  // "a" and "isdir": no temporaries
 }

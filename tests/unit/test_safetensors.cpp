@@ -3,11 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/safetensors.hpp"
@@ -16,30 +13,20 @@
 using actlens::Error;
 using namespace actlens::io;
 namespace fs = std::filesystem;
+using actlens::test::array_of;
+using actlens::test::io_expected;
+using actlens::test::slurp;
+using actlens::test::spit;
 using nlohmann::json;
 
 namespace {
 
 fs::path fixture() {
-  return actlens::test::data_dir() / "io" / "tensors.safetensors";
+  return actlens::test::io_data_dir() / "tensors.safetensors";
 }
 
 json expected() {
-  std::ifstream in(actlens::test::data_dir() / "io" / "expected.json");
-  REQUIRE(in.good());
-  return json::parse(in).at("safetensors").at("tensors.safetensors");
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return io_expected().at("safetensors").at("tensors.safetensors");
 }
 
 // A safetensors image: 8-byte length, the header text as given, then `data`.
@@ -47,16 +34,6 @@ std::string st_file(const std::string& header, const std::string& data) {
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
   return out + header + data;
-}
-
-template <typename T>
-Array array_of(DType t, std::vector<std::int64_t> shape, const std::vector<T>& values) {
-  Array a;
-  a.dtype = t;
-  a.shape = std::move(shape);
-  a.data.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
-  return a;
 }
 
 void check_values(const Array& a, const json& want, const std::string& key) {

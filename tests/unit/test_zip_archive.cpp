@@ -2,8 +2,6 @@
 // (plain and ZIP64), and damaged copies of them.
 #include <catch2/catch.hpp>
 
-#include <cstring>
-#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -15,27 +13,17 @@
 using actlens::Error;
 using namespace actlens::io;
 namespace fs = std::filesystem;
+using actlens::test::slurp;
+using actlens::test::spit;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 void put_le(std::string& s, std::size_t pos, std::uint64_t v, int n) {
   for (int i = 0; i < n; ++i) s[pos + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
 
 fs::path npz_fixture(const char* name) {
-  return actlens::test::data_dir() / "io" / name;
+  return actlens::test::io_data_dir() / name;
 }
 
 std::string as_string(const std::vector<std::byte>& v) {

@@ -11,8 +11,10 @@
 
 namespace actlens::io {
 
+class InputFile;  // internal (src/io/input_file.hpp)
+
 struct PlainActivationsOptions {
-  std::string key = "activations";   // array name inside .safetensors/.npz/.pt
+  std::string key = "activations";  // array name inside .safetensors/.npz/.pt
   std::string label_column = "label";
   int min_samples = 1;
   std::int64_t chunk_rows = 4096;
@@ -36,8 +38,9 @@ class PlainActivations final : public LabeledRows {
 
  private:
   std::filesystem::path path_;
-  Array x_;                 // the whole array, unless streamed
-  bool streamed_ = false;   // C-order little-endian .npy: rows are read with pread per chunk
+  Array x_;                // the whole array, unless streamed
+  bool streamed_ = false;  // C-order little-endian .npy: rows are read with pread per chunk
+  std::shared_ptr<const InputFile> file_;  // open while streamed_
   DType dtype_ = DType::F32;
   std::uint64_t data_offset_ = 0;
   bool flat_ = true;

@@ -1,16 +1,20 @@
 #pragma once
 // safetensors files (8-byte little-endian header length, JSON header, raw data) as the Python
 // `safetensors` package and Hugging Face write them. Opening reads only the header; tensors are
-// read one at a time with pread, so selecting one key of a big file reads only its bytes.
+// read one at a time with pread, so selecting one key of a big file reads only its bytes. The
+// file stays open while the object (or a copy of it) lives.
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "actlens/io/array.hpp"
 
 namespace actlens::io {
+
+class InputFile;  // internal (src/io/input_file.hpp)
 
 struct SafetensorsInfo {
   DType dtype;
@@ -37,12 +41,14 @@ class SafetensorsFile {
 
  private:
   std::filesystem::path path_;
+  std::shared_ptr<const InputFile> file_;  // open for the object's lifetime; shared by copies
   std::uint64_t data_start_ = 0;
   std::map<std::string, SafetensorsInfo> tensors_;
   std::map<std::string, std::string> metadata_;
 };
 
-void write_safetensors(const std::filesystem::path& path, const std::map<std::string, Array>& tensors,
+void write_safetensors(const std::filesystem::path& path,
+                       const std::map<std::string, Array>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace actlens::io
