@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actlens/core/error.hpp"
+#include "actlens/core/finite.hpp"
 #include "actlens/core/lda.hpp"
 #include "actlens/core/scaler.hpp"
 #include "actlens/core/scatter.hpp"
@@ -87,10 +88,10 @@ void stream_pass(const io::LabeledRows& src, const std::vector<int>& layers, con
     for (std::size_t l = 0; l < layers.size(); ++l) {
       auto& rows = chunk.rows[l];
       std::vector<int> ids = chunk.class_ids;
-      if (!rows.allFinite()) {
+      if (!core::all_finite(rows.data(), static_cast<std::size_t>(rows.size()))) {
         std::vector<Eigen::Index> keep;
         for (Eigen::Index r = 0; r < rows.rows(); ++r) {
-          if (rows.row(r).allFinite()) {
+          if (core::all_finite(rows.row(r).data(), static_cast<std::size_t>(rows.cols()))) {
             keep.push_back(r);
             continue;
           }

@@ -1,6 +1,6 @@
 #pragma once
 // Sufficient statistics for LDA, accumulated from chunks of rows in float64: per-class counts and
-// sums, and the total scatter sum (x - c)(x - c)^T about a fixed shift c (the first row seen),
+// sums, and the total scatter sum (x - c)(x - c)^T about a fixed shift c (the first chunk's mean),
 // which keeps the final centring free of cancellation. Accumulators merge, so the same code serves
 // one file, many files, threads and processes.
 #include <cstdint>
@@ -47,16 +47,15 @@ class ScatterAccumulator {
   Eigen::Index dim() const { return dim_; }
 
  private:
-  void add_shifted(RowMatrixXd& shifted, std::span<const int> class_ids);
-  void add_mixed(const Eigen::Ref<const RowMatrixXf>& x, std::span<const int> class_ids);
-  void add_class_sums(const RowMatrixXd& shifted, std::span<const int> class_ids);
+  void check_chunk(Eigen::Index rows, Eigen::Index cols, std::span<const int> class_ids) const;
+  void count(std::span<const int> class_ids);
+  Eigen::VectorXd total_sum() const;  // [d] sum (x - shift)
 
   Eigen::Index dim_;
   Precision precision_;
   std::int64_t n_ = 0;
   bool has_shift_ = false;
   Eigen::VectorXd shift_;             // [d]
-  Eigen::VectorXd sum_;               // [d] sum (x - shift)
   RowMatrixXd class_sums_;            // [C, d] sum (x - shift) per class
   std::vector<std::int64_t> class_counts_;
   Eigen::MatrixXd gram_;              // [d, d] lower triangle of sum (x - shift)(x - shift)^T
