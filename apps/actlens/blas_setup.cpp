@@ -24,8 +24,8 @@ const char* best_core_for_cpu() {
 }
 
 int rank(const std::string& core) {
-  static const char* order[] = {"Sandybridge", "Haswell", "Zen", "SkylakeX", "Cooperlake",
-                                "SapphireRapids"};
+  static const char* order[] = {"Sandybridge", "Haswell",    "Zen",
+                                "SkylakeX",    "Cooperlake", "SapphireRapids"};
   for (int i = 0; i < 6; ++i)
     if (strcasecmp(core.c_str(), order[i]) == 0) return i + 1;
   return 0;  // generic or older kernels
@@ -33,7 +33,9 @@ int rank(const std::string& core) {
 
 }  // namespace
 
-const char* blas_core_name() { return openblas_get_corename ? openblas_get_corename() : ""; }
+const char* blas_core_name() {
+  return openblas_get_corename ? openblas_get_corename() : "";
+}
 
 void ensure_blas_kernels(char** argv) {
   if (!openblas_get_corename || std::getenv("OPENBLAS_CORETYPE") ||

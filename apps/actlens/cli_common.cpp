@@ -7,8 +7,8 @@
 
 #include <fstream>
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 #include "actlens/core/error.hpp"
 
@@ -23,8 +23,9 @@ std::vector<std::string> g_argv;
 
 void add_config_option(CLI::App& sub) {
   // Only declared here so that --help lists it; expand_config() has replaced it by then.
-  sub.add_option("--config", "Read options from a TOML or JSON file (keys = long flag names; "
-                             "flags on the command line win)");
+  sub.add_option("--config",
+                 "Read options from a TOML or JSON file (keys = long flag names; "
+                 "flags on the command line win)");
 }
 
 namespace {
@@ -48,11 +49,14 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config(const 
     for (auto it = j.begin(); it != j.end(); ++it) {
       std::vector<std::string> vals;
       auto add = [&](const nlohmann::json& v) {
-        if (v.is_object()) throw UsageError("--config " + path + ": key '" + it.key() + "' holds an object");
+        if (v.is_object())
+          throw UsageError("--config " + path + ": key '" + it.key() + "' holds an object");
         vals.push_back(v.is_string() ? v.get<std::string>() : v.dump());
       };
-      if (it->is_array()) for (const auto& v : *it) add(v);
-      else add(*it);
+      if (it->is_array())
+        for (const auto& v : *it) add(v);
+      else
+        add(*it);
       items.emplace_back(it.key(), vals);
     }
     return items;
@@ -67,15 +71,22 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config(const 
   for (auto&& [key, node] : tbl) {
     std::vector<std::string> vals;
     auto add = [&](const toml::node& v) {
-      if (auto s = v.value<std::string>(); s && v.is_string()) vals.push_back(*s);
-      else if (v.is_boolean()) vals.push_back(*v.value<bool>() ? "true" : "false");
-      else if (v.is_integer()) vals.push_back(std::to_string(*v.value<std::int64_t>()));
-      else if (v.is_floating_point()) vals.push_back(std::to_string(*v.value<double>()));
-      else throw UsageError("--config " + path + ": key '" + std::string(key.str()) +
-                            "' must be a string, number, boolean or array of them");
+      if (auto s = v.value<std::string>(); s && v.is_string())
+        vals.push_back(*s);
+      else if (v.is_boolean())
+        vals.push_back(*v.value<bool>() ? "true" : "false");
+      else if (v.is_integer())
+        vals.push_back(std::to_string(*v.value<std::int64_t>()));
+      else if (v.is_floating_point())
+        vals.push_back(std::to_string(*v.value<double>()));
+      else
+        throw UsageError("--config " + path + ": key '" + std::string(key.str()) +
+                         "' must be a string, number, boolean or array of them");
     };
-    if (auto* arr = node.as_array()) for (auto& v : *arr) add(v);
-    else add(node);
+    if (auto* arr = node.as_array())
+      for (auto& v : *arr) add(v);
+    else
+      add(node);
     items.emplace_back(std::string(key.str()), vals);
   }
   return items;
@@ -123,9 +134,13 @@ std::vector<std::string> expand_config(const std::vector<std::string>& args) {
   return out;
 }
 
-const std::vector<std::string>& command_line() { return g_argv; }
+const std::vector<std::string>& command_line() {
+  return g_argv;
+}
 
-void set_command_line(int argc, char** argv) { g_argv.assign(argv, argv + argc); }
+void set_command_line(int argc, char** argv) {
+  g_argv.assign(argv, argv + argc);
+}
 
 std::vector<int> parse_int_list(const std::string& spec, const std::string& flag) {
   std::vector<int> out;

@@ -1,14 +1,14 @@
 // actlens: observational interpretability analyses from the command line.
 // main() owns error reporting: every failure becomes one line on stderr and an exit code
 // (0 ok, 1 data/runtime error, 2 usage error); nothing escapes as an abort or a trace.
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "actlens/core/error.hpp"
 #include "actlens/report/progress.hpp"
@@ -72,10 +72,10 @@ int main(int argc, char** argv) {
 
   auto logger = spdlog::stderr_color_mt("actlens");
   logger->set_pattern("[%T] %^%l%$ %v");
-  logger->set_level(quiet ? spdlog::level::err
-                          : verbose >= 2 ? spdlog::level::trace
-                          : verbose == 1 ? spdlog::level::debug
-                                         : spdlog::level::info);
+  logger->set_level(quiet          ? spdlog::level::err
+                    : verbose >= 2 ? spdlog::level::trace
+                    : verbose == 1 ? spdlog::level::debug
+                                   : spdlog::level::info);
   spdlog::set_default_logger(logger);
   actlens::report::Progress::set_quiet(quiet);
 

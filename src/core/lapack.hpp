@@ -3,7 +3,6 @@
 // only in lapack.cpp (Eigen with EIGEN_USE_BLAS declares some of them differently).
 #include <cstddef>
 
-
 namespace actlens::core::lapack {
 
 // Checked narrowing of Eigen sizes to LAPACK's 32-bit ints.

@@ -69,10 +69,9 @@ LdaResult solve_lda(const ScatterStats& stats, const LdaOptions& options) {
   if (n_classes < 2) throw std::invalid_argument("LDA needs at least 2 classes");
   if (stats.class_means.rows() != n_classes || stats.class_means.cols() != d)
     throw std::invalid_argument("class means do not match the scatter matrix");
-  const double rcond = options.rcond > 0
-                           ? options.rcond
-                           : static_cast<double>(std::max<Eigen::Index>(stats.n, d)) *
-                                 std::numeric_limits<double>::epsilon();
+  const double rcond = options.rcond > 0 ? options.rcond
+                                         : static_cast<double>(std::max<Eigen::Index>(stats.n, d)) *
+                                               std::numeric_limits<double>::epsilon();
 
   // Features with zero total scatter are constant: exactly in the null space, drop them.
   std::vector<Eigen::Index> keep;
@@ -87,7 +86,8 @@ LdaResult solve_lda(const ScatterStats& stats, const LdaOptions& options) {
   // Bt [m, C]: columns sqrt(n_c) (m_c - m), so S_B = Bt Bt^T.
   Eigen::MatrixXd bt(m, n_classes);
   for (Eigen::Index c = 0; c < n_classes; ++c) {
-    const double w = std::sqrt(static_cast<double>(stats.class_counts[static_cast<std::size_t>(c)]));
+    const double w =
+        std::sqrt(static_cast<double>(stats.class_counts[static_cast<std::size_t>(c)]));
     for (Eigen::Index a = 0; a < m; ++a)
       bt(a, c) = w * (stats.class_means(c, keep[a]) - stats.mean[keep[a]]);
   }

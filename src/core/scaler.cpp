@@ -16,10 +16,14 @@ ScalerKind parse_scaler(const std::string& name) {
 
 std::string scaler_name(ScalerKind kind) {
   switch (kind) {
-    case ScalerKind::None: return "none";
-    case ScalerKind::Mean: return "mean";
-    case ScalerKind::L2Mean: return "l2mean";
-    case ScalerKind::Standard: return "standard";
+    case ScalerKind::None:
+      return "none";
+    case ScalerKind::Mean:
+      return "mean";
+    case ScalerKind::L2Mean:
+      return "l2mean";
+    case ScalerKind::Standard:
+      return "standard";
   }
   return "none";
 }

@@ -165,8 +165,10 @@ ScatterStats ScatterAccumulator::finalize() const {
   s.class_means = class_sums_;
   for (Eigen::Index c = 0; c < class_sums_.rows(); ++c) {
     const auto nc = class_counts_[static_cast<std::size_t>(c)];
-    if (nc > 0) s.class_means.row(c) = shift_.transpose() + class_sums_.row(c) / double(nc);
-    else s.class_means.row(c) = s.mean.transpose();
+    if (nc > 0)
+      s.class_means.row(c) = shift_.transpose() + class_sums_.row(c) / double(nc);
+    else
+      s.class_means.row(c) = s.mean.transpose();
   }
   // S_T = sum (x - s)(x - s)^T - n (mean - s)(mean - s)^T
   s.total_scatter = gram_.selfadjointView<Eigen::Lower>();

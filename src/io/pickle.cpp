@@ -13,17 +13,49 @@ namespace {
 
 // Modules whose members can run code, read or write files, or reach the network. A pickle naming
 // any of them is refused, even though this reader would never call it.
-constexpr std::array<const char*, 38> kUnsafeModules = {
-    "os",        "posix",      "nt",       "subprocess", "sys",       "shutil",    "socket",
-    "importlib", "pickle",     "_pickle",  "marshal",    "runpy",     "code",      "codeop",
-    "pty",       "commands",   "webbrowser", "ctypes",   "types",     "platform",  "signal",
-    "multiprocessing", "asyncio", "threading", "pdb",    "timeit",    "tempfile",  "glob",
-    "operator",  "functools",  "io",       "pathlib",    "posixpath", "ntpath",    "shelve",
-    "dill",      "torch.serialization", "torch._ops"};
-// builtins that only build plain data; every other builtin (eval, exec, getattr, open...) is refused.
+constexpr std::array<const char*, 38> kUnsafeModules = {"os",
+                                                        "posix",
+                                                        "nt",
+                                                        "subprocess",
+                                                        "sys",
+                                                        "shutil",
+                                                        "socket",
+                                                        "importlib",
+                                                        "pickle",
+                                                        "_pickle",
+                                                        "marshal",
+                                                        "runpy",
+                                                        "code",
+                                                        "codeop",
+                                                        "pty",
+                                                        "commands",
+                                                        "webbrowser",
+                                                        "ctypes",
+                                                        "types",
+                                                        "platform",
+                                                        "signal",
+                                                        "multiprocessing",
+                                                        "asyncio",
+                                                        "threading",
+                                                        "pdb",
+                                                        "timeit",
+                                                        "tempfile",
+                                                        "glob",
+                                                        "operator",
+                                                        "functools",
+                                                        "io",
+                                                        "pathlib",
+                                                        "posixpath",
+                                                        "ntpath",
+                                                        "shelve",
+                                                        "dill",
+                                                        "torch.serialization",
+                                                        "torch._ops"};
+// builtins that only build plain data; every other builtin (eval, exec, getattr, open...) is
+// refused.
 constexpr std::array<const char*, 15> kSafeBuiltins = {
-    "set",   "frozenset", "bytearray", "bytes", "complex", "slice", "range",
-    "list",  "dict",      "tuple",     "int",   "float",   "str",   "bool", "object"};
+    "set",  "frozenset", "bytearray", "bytes", "complex", "slice", "range", "list",
+    "dict", "tuple",     "int",       "float", "str",     "bool",  "object"};
 
 bool module_matches(const std::string& module, const char* unsafe) {
   const std::size_t n = std::strlen(unsafe);
@@ -84,7 +116,9 @@ ValuePtr make(auto&& x) {
   return v;
 }
 
-std::string qualified(const Global& g) { return g.module + "." + g.name; }
+std::string qualified(const Global& g) {
+  return g.module + "." + g.name;
+}
 
 bool is_global(const ValuePtr& v, const char* module, const char* name) {
   if (!v || !v->is<Global>()) return false;
@@ -93,9 +127,10 @@ bool is_global(const ValuePtr& v, const char* module, const char* name) {
 }
 
 bool is_numpy(const Global& g, const char* name) {
-  return g.name == name && (g.module == "numpy.core.multiarray" ||
-                            g.module == "numpy._core.multiarray" || g.module == "numpy.core.numeric" ||
-                            g.module == "numpy._core.numeric" || g.module == "numpy");
+  return g.name == name &&
+         (g.module == "numpy.core.multiarray" || g.module == "numpy._core.multiarray" ||
+          g.module == "numpy.core.numeric" || g.module == "numpy._core.numeric" ||
+          g.module == "numpy");
 }
 
 // numpy dtype codes ('f8', '<f4', 'b1'...) to our dtypes; false when not representable.
@@ -103,8 +138,8 @@ bool numpy_code_to_dtype(std::string code, DType& out) {
   if (!code.empty() && (code[0] == '<' || code[0] == '>' || code[0] == '|' || code[0] == '='))
     code.erase(0, 1);
   static const std::unordered_map<std::string, DType> kMap = {
-      {"f8", DType::F64}, {"f4", DType::F32}, {"f2", DType::F16}, {"i8", DType::I64},
-      {"i4", DType::I32}, {"i2", DType::I16}, {"i1", DType::I8},  {"u1", DType::U8},
+      {"f8", DType::F64},  {"f4", DType::F32}, {"f2", DType::F16}, {"i8", DType::I64},
+      {"i4", DType::I32},  {"i2", DType::I16}, {"i1", DType::I8},  {"u1", DType::U8},
       {"b1", DType::Bool}, {"?", DType::Bool}};
   auto it = kMap.find(code);
   if (it == kMap.end()) return false;
@@ -114,9 +149,9 @@ bool numpy_code_to_dtype(std::string code, DType& out) {
 
 bool storage_type_to_dtype(const std::string& name, DType& out) {
   static const std::unordered_map<std::string, DType> kMap = {
-      {"DoubleStorage", DType::F64}, {"FloatStorage", DType::F32},  {"HalfStorage", DType::F16},
-      {"BFloat16Storage", DType::BF16}, {"LongStorage", DType::I64}, {"IntStorage", DType::I32},
-      {"ShortStorage", DType::I16},  {"CharStorage", DType::I8},    {"ByteStorage", DType::U8},
+      {"DoubleStorage", DType::F64},    {"FloatStorage", DType::F32}, {"HalfStorage", DType::F16},
+      {"BFloat16Storage", DType::BF16}, {"LongStorage", DType::I64},  {"IntStorage", DType::I32},
+      {"ShortStorage", DType::I16},     {"CharStorage", DType::I8},   {"ByteStorage", DType::U8},
       {"BoolStorage", DType::Bool}};
   auto it = kMap.find(name);
   if (it == kMap.end()) return false;
@@ -134,7 +169,9 @@ class Machine {
  public:
   Machine(const std::byte* data, std::size_t size, const std::string& what,
           const PersistentLoader& persistent_load)
-      : p_(reinterpret_cast<const unsigned char*>(data)), n_(size), what_(what),
+      : p_(reinterpret_cast<const unsigned char*>(data)),
+        n_(size),
+        what_(what),
         persistent_load_(persistent_load) {}
 
   ValuePtr run();
@@ -216,16 +253,19 @@ class Machine {
   void setitems(ValuePtr& target, std::vector<ValuePtr> kv) {
     if (kv.size() % 2) fail("corrupt pickle (odd number of SETITEMS values)");
     std::vector<std::pair<ValuePtr, ValuePtr>>* dst = nullptr;
-    if (target->is<Dict>()) dst = &target->as<Dict>().items;
-    else if (target->is<Object>()) dst = &target->as<Object>().dict_items;
-    else fail("corrupt pickle (SETITEM on a " + target->type_name() + ")");
+    if (target->is<Dict>())
+      dst = &target->as<Dict>().items;
+    else if (target->is<Object>())
+      dst = &target->as<Object>().dict_items;
+    else
+      fail("corrupt pickle (SETITEM on a " + target->type_name() + ")");
     for (std::size_t i = 0; i < kv.size(); i += 2) {
       // Python semantics: a repeated key replaces the earlier value, keeping its position.
       bool replaced = false;
       if (kv[i]->is<std::string>()) {
         for (auto& item : *dst) {
-          if (item.first->is<std::string>() && item.first->as<std::string>() ==
-                                                   kv[i]->as<std::string>()) {
+          if (item.first->is<std::string>() &&
+              item.first->as<std::string>() == kv[i]->as<std::string>()) {
             item.second = kv[i + 1];
             replaced = true;
             break;
@@ -241,8 +281,8 @@ class Machine {
   ValuePtr numpy_frombuffer(const std::vector<ValuePtr>& args);
   void build(ValuePtr& obj, const ValuePtr& state);
   static std::int64_t as_int(const ValuePtr& v, const char* what_field, const Machine& m) {
-    if (!v || !v->is<std::int64_t>()) m.fail(std::string("corrupt tensor record (") + what_field +
-                                              " is not an integer)");
+    if (!v || !v->is<std::int64_t>())
+      m.fail(std::string("corrupt tensor record (") + what_field + " is not an integer)");
     return v->as<std::int64_t>();
   }
   std::vector<std::int64_t> int_tuple(const ValuePtr& v, const char* what_field) const {
@@ -309,10 +349,14 @@ std::string Machine::raw_unicode_escape_to_utf8(const std::string& s) const {
     for (std::size_t k = 0; k < digits; ++k, ++i) {
       const char c = s[i];
       std::uint32_t d;
-      if (c >= '0' && c <= '9') d = static_cast<std::uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') d = static_cast<std::uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') d = static_cast<std::uint32_t>(c - 'A' + 10);
-      else fail("corrupt pickle (bad \\u escape in UNICODE)");
+      if (c >= '0' && c <= '9')
+        d = static_cast<std::uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        d = static_cast<std::uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        d = static_cast<std::uint32_t>(c - 'A' + 10);
+      else
+        fail("corrupt pickle (bad \\u escape in UNICODE)");
       cp = cp * 16 + d;
     }
     if (cp > 0x10FFFF) fail("corrupt pickle (\\U escape out of range in UNICODE)");
@@ -348,14 +392,20 @@ ValuePtr Machine::numpy_scalar(const std::vector<ValuePtr>& args) {
   double d = 0;
   convert_to_double(t, data.data(), &d, 1);
   switch (t) {
-    case DType::F64: case DType::F32: case DType::F16: case DType::BF16: return make(d);
-    case DType::Bool: return make(d != 0);
+    case DType::F64:
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16:
+      return make(d);
+    case DType::Bool:
+      return make(d != 0);
     case DType::I64: {
       std::int64_t i;
       std::memcpy(&i, data.data(), 8);
       return make(i);
     }
-    default: return make(static_cast<std::int64_t>(d));
+    default:
+      return make(static_cast<std::int64_t>(d));
   }
 }
 
@@ -393,7 +443,8 @@ ValuePtr Machine::reduce(const ValuePtr& callable, const std::vector<ValuePtr>& 
     }
     return d;
   }
-  if (g.module == "torch._utils" && (g.name == "_rebuild_tensor_v2" || g.name == "_rebuild_tensor")) {
+  if (g.module == "torch._utils" &&
+      (g.name == "_rebuild_tensor_v2" || g.name == "_rebuild_tensor")) {
     if (args.size() < 4) fail("corrupt tensor record (too few arguments)");
     if (!args[0]->is<std::shared_ptr<Storage>>())
       fail("corrupt tensor record (first argument is a " + args[0]->type_name() +
@@ -429,7 +480,8 @@ ValuePtr Machine::reduce(const ValuePtr& callable, const std::vector<ValuePtr>& 
     // Protocol 2 pickles Python 3 bytes as _codecs.encode(latin-1 text, 'latin1').
     if (args.empty() || !args[0]->is<std::string>()) fail("corrupt bytes record");
     const std::string& s = args[0]->as<std::string>();
-    std::string enc = args.size() > 1 && args[1]->is<std::string>() ? args[1]->as<std::string>() : "";
+    std::string enc =
+        args.size() > 1 && args[1]->is<std::string>() ? args[1]->as<std::string>() : "";
     Bytes out;
     if (enc == "latin1" || enc == "latin-1" || enc == "iso-8859-1") {
       for (std::size_t i = 0; i < s.size();) {  // UTF-8 code points < 256 -> one byte each
@@ -454,9 +506,11 @@ ValuePtr Machine::reduce(const ValuePtr& callable, const std::vector<ValuePtr>& 
   if ((g.module == "builtins" || g.module == "__builtin__") && g.name == "bytearray") {
     if (args.empty()) return make(Bytes{});
     if (args[0]->is<Bytes>()) return args[0];
-    if (args[0]->is<std::string>() && args.size() > 1) return reduce(make(Global{"_codecs", "encode"}), args);
+    if (args[0]->is<std::string>() && args.size() > 1)
+      return reduce(make(Global{"_codecs", "encode"}), args);
   }
-  if ((g.module == "builtins" || g.module == "__builtin__") && (g.name == "set" || g.name == "frozenset")) {
+  if ((g.module == "builtins" || g.module == "__builtin__") &&
+      (g.name == "set" || g.name == "frozenset")) {
     if (!args.empty() && (args[0]->is<List>() || args[0]->is<Tuple>()))
       return make(List{args[0]->sequence()});
     return make(List{});
@@ -487,8 +541,8 @@ void Machine::build(ValuePtr& obj, const ValuePtr& state) {
       const auto& dt = (*st)[2]->as<NpDType>();
       bool fortran = (*st)[3]->is<bool>() && (*st)[3]->as<bool>();
       ValuePtr raw = (*st)[4];
-      if (raw->is<std::string>()) raw = reduce(make(Global{"_codecs", "encode"}),
-                                               {raw, make(std::string("latin1"))});
+      if (raw->is<std::string>())
+        raw = reduce(make(Global{"_codecs", "encode"}), {raw, make(std::string("latin1"))});
       if (numpy_code_to_dtype(dt.code, a.dtype) && raw->is<Bytes>()) {
         a.shape = int_tuple((*st)[1], "shape");
         a.data = raw->as<Bytes>().data;
@@ -547,27 +601,45 @@ ValuePtr Machine::run() {
     need(1);
     const unsigned char op = p_[pos_++];
     switch (op) {
-      case 0x80: read_uint(1); break;  // PROTO
-      case 0x95: read_uint(8); break;  // FRAME: framing is transparent here
-      case '.': {                      // STOP
+      case 0x80:
+        read_uint(1);
+        break;  // PROTO
+      case 0x95:
+        read_uint(8);
+        break;     // FRAME: framing is transparent here
+      case '.': {  // STOP
         if (stack_.empty()) fail("corrupt pickle (empty stack at STOP)");
         return stack_.back();
       }
-      case '(': marks_.push_back(stack_.size()); break;
-      case '0': pop(); break;
-      case '1': pop_mark(); break;
+      case '(':
+        marks_.push_back(stack_.size());
+        break;
+      case '0':
+        pop();
+        break;
+      case '1':
+        pop_mark();
+        break;
       case '2': {  // DUP: copy first, push_back may reallocate under a reference
         ValuePtr v = top();
         stack_.push_back(std::move(v));
         break;
       }
-      case 'N': stack_.push_back(make(None{})); break;
-      case 0x88: stack_.push_back(make(true)); break;
-      case 0x89: stack_.push_back(make(false)); break;
+      case 'N':
+        stack_.push_back(make(None{}));
+        break;
+      case 0x88:
+        stack_.push_back(make(true));
+        break;
+      case 0x89:
+        stack_.push_back(make(false));
+        break;
       case 'I': {
         std::string s = read_line();
-        if (s == "01") stack_.push_back(make(true));
-        else if (s == "00") stack_.push_back(make(false));
+        if (s == "01")
+          stack_.push_back(make(true));
+        else if (s == "00")
+          stack_.push_back(make(false));
         else {
           char* end = nullptr;
           long long v = std::strtoll(s.c_str(), &end, 10);
@@ -576,10 +648,16 @@ ValuePtr Machine::run() {
         }
         break;
       }
-      case 'J': stack_.push_back(make(static_cast<std::int64_t>(
-                    static_cast<std::int32_t>(static_cast<std::uint32_t>(read_uint(4)))))); break;
-      case 'K': stack_.push_back(make(static_cast<std::int64_t>(read_uint(1)))); break;
-      case 'M': stack_.push_back(make(static_cast<std::int64_t>(read_uint(2)))); break;
+      case 'J':
+        stack_.push_back(make(static_cast<std::int64_t>(
+            static_cast<std::int32_t>(static_cast<std::uint32_t>(read_uint(4))))));
+        break;
+      case 'K':
+        stack_.push_back(make(static_cast<std::int64_t>(read_uint(1))));
+        break;
+      case 'M':
+        stack_.push_back(make(static_cast<std::int64_t>(read_uint(2))));
+        break;
       case 'L': {
         std::string s = read_line();
         if (!s.empty() && s.back() == 'L') s.pop_back();
@@ -589,8 +667,12 @@ ValuePtr Machine::run() {
         stack_.push_back(make(static_cast<std::int64_t>(v)));
         break;
       }
-      case 0x8a: stack_.push_back(long_from_bytes(read_bytes(read_uint(1)))); break;
-      case 0x8b: stack_.push_back(long_from_bytes(read_bytes(read_uint(4)))); break;
+      case 0x8a:
+        stack_.push_back(long_from_bytes(read_bytes(read_uint(1))));
+        break;
+      case 0x8b:
+        stack_.push_back(long_from_bytes(read_bytes(read_uint(4))));
+        break;
       case 'F': {
         std::string s = read_line();
         stack_.push_back(make(std::strtod(s.c_str(), nullptr)));
@@ -612,13 +694,28 @@ ValuePtr Machine::run() {
         stack_.push_back(make(std::move(s)));
         break;
       }
-      case 'T': stack_.push_back(make(read_bytes(read_uint(4)))); break;
-      case 'U': stack_.push_back(make(read_bytes(read_uint(1)))); break;
-      case 'V': stack_.push_back(make(raw_unicode_escape_to_utf8(read_line()))); break;
-      case 'X': stack_.push_back(make(read_bytes(read_uint(4)))); break;
-      case 0x8c: stack_.push_back(make(read_bytes(read_uint(1)))); break;
-      case 0x8d: stack_.push_back(make(read_bytes(read_uint(8)))); break;
-      case 'B': case 'C': case 0x8e: case 0x96: {
+      case 'T':
+        stack_.push_back(make(read_bytes(read_uint(4))));
+        break;
+      case 'U':
+        stack_.push_back(make(read_bytes(read_uint(1))));
+        break;
+      case 'V':
+        stack_.push_back(make(raw_unicode_escape_to_utf8(read_line())));
+        break;
+      case 'X':
+        stack_.push_back(make(read_bytes(read_uint(4))));
+        break;
+      case 0x8c:
+        stack_.push_back(make(read_bytes(read_uint(1))));
+        break;
+      case 0x8d:
+        stack_.push_back(make(read_bytes(read_uint(8))));
+        break;
+      case 'B':
+      case 'C':
+      case 0x8e:
+      case 0x96: {
         std::uint64_t k = read_uint(op == 'C' ? 1 : op == 'B' ? 4 : 8);
         std::string s = read_bytes(k);
         Bytes b;
@@ -627,8 +724,12 @@ ValuePtr Machine::run() {
         stack_.push_back(make(std::move(b)));
         break;
       }
-      case ']': stack_.push_back(make(List{})); break;
-      case 'l': stack_.push_back(make(List{pop_mark()})); break;
+      case ']':
+        stack_.push_back(make(List{}));
+        break;
+      case 'l':
+        stack_.push_back(make(List{pop_mark()}));
+        break;
       case 'a': {
         ValuePtr v = pop();
         append_to(top(), {v});
@@ -639,19 +740,28 @@ ValuePtr Machine::run() {
         append_to(top(), std::move(items));
         break;
       }
-      case ')': stack_.push_back(make(Tuple{})); break;
-      case 't': stack_.push_back(make(Tuple{pop_mark()})); break;
-      case 0x85: case 0x86: case 0x87: {
+      case ')':
+        stack_.push_back(make(Tuple{}));
+        break;
+      case 't':
+        stack_.push_back(make(Tuple{pop_mark()}));
+        break;
+      case 0x85:
+      case 0x86:
+      case 0x87: {
         std::size_t k = op - 0x84u;
         if (stack_.size() < k || (!marks_.empty() && stack_.size() - k < marks_.back()))
           fail("corrupt pickle (stack underflow)");
         Tuple t;
-        for (std::size_t i = stack_.size() - k; i < stack_.size(); ++i) t.items.push_back(stack_[i]);
+        for (std::size_t i = stack_.size() - k; i < stack_.size(); ++i)
+          t.items.push_back(stack_[i]);
         stack_.resize(stack_.size() - k);
         stack_.push_back(make(std::move(t)));
         break;
       }
-      case '}': stack_.push_back(make(Dict{})); break;
+      case '}':
+        stack_.push_back(make(Dict{}));
+        break;
       case 'd': {
         auto d = make(Dict{});
         setitems(d, pop_mark());
@@ -669,26 +779,39 @@ ValuePtr Machine::run() {
         setitems(top(), std::move(kv));
         break;
       }
-      case 0x8f: stack_.push_back(make(List{})); break;  // EMPTY_SET, kept as a list
-      case 0x90: {                                         // ADDITEMS
+      case 0x8f:
+        stack_.push_back(make(List{}));
+        break;      // EMPTY_SET, kept as a list
+      case 0x90: {  // ADDITEMS
         auto items = pop_mark();
         append_to(top(), std::move(items));
         break;
       }
-      case 0x91: stack_.push_back(make(List{pop_mark()})); break;  // FROZENSET
+      case 0x91:
+        stack_.push_back(make(List{pop_mark()}));
+        break;  // FROZENSET
       case 'p': {
         std::string s = read_line();
         memo_[std::strtoull(s.c_str(), nullptr, 10)] = top();
         break;
       }
-      case 'q': memo_[read_uint(1)] = top(); break;
-      case 'r': memo_[read_uint(4)] = top(); break;
-      case 0x94: memo_[memo_.size()] = top(); break;  // MEMOIZE
-      case 'g': case 'h': case 'j': {
+      case 'q':
+        memo_[read_uint(1)] = top();
+        break;
+      case 'r':
+        memo_[read_uint(4)] = top();
+        break;
+      case 0x94:
+        memo_[memo_.size()] = top();
+        break;  // MEMOIZE
+      case 'g':
+      case 'h':
+      case 'j': {
         std::uint64_t idx = op == 'g' ? std::strtoull(read_line().c_str(), nullptr, 10)
                                       : read_uint(op == 'h' ? 1 : 4);
         auto it = memo_.find(idx);
-        if (it == memo_.end()) fail("corrupt pickle (memo key " + std::to_string(idx) + " missing)");
+        if (it == memo_.end())
+          fail("corrupt pickle (memo key " + std::to_string(idx) + " missing)");
         stack_.push_back(it->second);
         break;
       }
@@ -713,7 +836,8 @@ ValuePtr Machine::run() {
         stack_.push_back(reduce(callable, args->as<Tuple>().items));
         break;
       }
-      case 0x81: case 0x92: {  // NEWOBJ, NEWOBJ_EX: cls.__new__(cls, *args)
+      case 0x81:
+      case 0x92: {              // NEWOBJ, NEWOBJ_EX: cls.__new__(cls, *args)
         if (op == 0x92) pop();  // kwargs
         ValuePtr args = pop();
         ValuePtr cls = pop();
@@ -748,18 +872,25 @@ ValuePtr Machine::run() {
         build(top(), state);
         break;
       }
-      case 'P': case 'Q': {
+      case 'P':
+      case 'Q': {
         ValuePtr pid = op == 'P' ? make(read_line()) : pop();
-        if (!persistent_load_) fail("pickle refers to external data (persistent id) it cannot load");
+        if (!persistent_load_)
+          fail("pickle refers to external data (persistent id) it cannot load");
         std::vector<ValuePtr> items;
-        if (pid->is<Tuple>()) items = pid->as<Tuple>().items;
-        else items.push_back(pid);
+        if (pid->is<Tuple>())
+          items = pid->as<Tuple>().items;
+        else
+          items.push_back(pid);
         stack_.push_back(persistent_load_(items));
         break;
       }
-      case 0x82: case 0x83: case 0x84:
+      case 0x82:
+      case 0x83:
+      case 0x84:
         fail("unsupported pickle opcode EXT (copyreg extension registry); re-save with torch.save");
-      case 0x97: case 0x98:
+      case 0x97:
+      case 0x98:
         fail("pickle uses out-of-band buffers (protocol 5 NEXT_BUFFER), which a file cannot hold");
       default: {
         char hex[8];

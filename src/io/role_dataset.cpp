@@ -52,7 +52,8 @@ std::unique_ptr<RoleDataset> RoleDataset::open(const fs::path& dir,
                                                const RoleDatasetOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw Error(dir.string() + ": no such directory; pass the folder holding response_activations/ "
+    throw Error(dir.string() +
+                ": no such directory; pass the folder holding response_activations/ "
                 "and extract_scores/");
   const fs::path acts_dir = dir / "response_activations";
   const fs::path scores_dir = dir / "extract_scores";
@@ -68,7 +69,8 @@ std::unique_ptr<RoleDataset> RoleDataset::open(const fs::path& dir,
   }
   std::sort(pts.begin(), pts.end());
   if (pts.empty())
-    throw Error(acts_dir.string() + ": no role .pt files found (files named {role}.pt; names "
+    throw Error(acts_dir.string() +
+                ": no role .pt files found (files named {role}.pt; names "
                 "containing 'default' are skipped)");
 
   auto ds = std::unique_ptr<RoleDataset>(new RoleDataset());
@@ -76,7 +78,8 @@ std::unique_ptr<RoleDataset> RoleDataset::open(const fs::path& dir,
   std::vector<int> score_slot(4, -1);
   for (std::size_t i = 0; i < options.scores.size(); ++i) {
     const int s = options.scores[i];
-    if (s < 0 || s > 3) throw UsageError("--scores: judge scores are 0..3, got " + std::to_string(s));
+    if (s < 0 || s > 3)
+      throw UsageError("--scores: judge scores are 0..3, got " + std::to_string(s));
     score_slot[static_cast<std::size_t>(s)] = static_cast<int>(i);
   }
 
@@ -102,8 +105,9 @@ std::unique_ptr<RoleDataset> RoleDataset::open(const fs::path& dir,
     if (!root->is<pickle::Dict>())
       throw Error(pt.string() + ": expected a dict of key -> tensor, found a " + root->type_name());
 
-    Pending p{role, file, std::vector<std::vector<std::pair<std::string, pickle::Tensor>>>(
-                              options.scores.size())};
+    Pending p{
+        role, file,
+        std::vector<std::vector<std::pair<std::string, pickle::Tensor>>>(options.scores.size())};
     std::set<std::string> seen;
     for (const auto& [k, v] : root->as<pickle::Dict>().items) {
       if (!k->is<std::string>())
@@ -129,7 +133,8 @@ std::unique_ptr<RoleDataset> RoleDataset::open(const fs::path& dir,
       if (it == scores.end())
         throw Error(pt.string() + ": key '" + key + "' has no score in " + score_file.string() +
                     "; scores and activations must have the same keys");
-      if (it->second >= 0 && it->second <= 3 && score_slot[static_cast<std::size_t>(it->second)] >= 0)
+      if (it->second >= 0 && it->second <= 3 &&
+          score_slot[static_cast<std::size_t>(it->second)] >= 0)
         p.by_slot[static_cast<std::size_t>(score_slot[static_cast<std::size_t>(it->second)])]
             .emplace_back(key, t);
     }
@@ -146,7 +151,8 @@ std::unique_ptr<RoleDataset> RoleDataset::open(const fs::path& dir,
   ds->dim_ = shape[1];
 
   // Classes in the seed's order: every role's pos_{scores[0]}, then pos_{scores[1]}, ...
-  std::vector<std::vector<int>> class_of(pending.size(), std::vector<int>(options.scores.size(), -1));
+  std::vector<std::vector<int>> class_of(pending.size(),
+                                         std::vector<int>(options.scores.size(), -1));
   for (std::size_t slot = 0; slot < options.scores.size(); ++slot) {
     for (std::size_t r = 0; r < pending.size(); ++r) {
       const auto n = static_cast<std::int64_t>(pending[r].by_slot[slot].size());
@@ -206,7 +212,8 @@ RoleVectors read_role_vectors(const fs::path& pca_file, int layer) {
   TorchFile f = TorchFile::open(pca_file);
   const std::string what = pca_file.string();
   const auto& root = f.root();
-  if (!root->is<pickle::Dict>()) throw Error(what + ": expected a dict, found a " + root->type_name());
+  if (!root->is<pickle::Dict>())
+    throw Error(what + ": expected a dict, found a " + root->type_name());
   auto vectors = root->get("vectors");
   auto roles = root->get("roles");
   if (!vectors || !roles)
@@ -224,7 +231,8 @@ RoleVectors read_role_vectors(const fs::path& pca_file, int layer) {
       throw Error(what + ": vectors['" + key + "'] has " + std::to_string(vlist.size()) +
                   " entries but roles['" + key + "'] has " + std::to_string(rlist.size()));
     for (std::size_t i = 0; i < vlist.size(); ++i) {
-      if (!rlist[i]->is<std::string>()) throw Error(what + ": roles['" + key + "'] holds a non-string");
+      if (!rlist[i]->is<std::string>())
+        throw Error(what + ": roles['" + key + "'] holds a non-string");
       Array a = to_array(f, vlist[i], what + ": vectors['" + key + "'][" + std::to_string(i) + "]");
       if (a.shape.size() != 2)
         throw Error(what + ": vectors['" + key + "'][" + std::to_string(i) +
@@ -241,7 +249,8 @@ RoleVectors read_role_vectors(const fs::path& pca_file, int layer) {
   if (!blocks.empty()) {
     out.vectors.resize(static_cast<Eigen::Index>(blocks.size()), blocks[0].cols());
     for (std::size_t i = 0; i < blocks.size(); ++i) {
-      if (blocks[i].cols() != out.vectors.cols()) throw Error(what + ": role vectors differ in width");
+      if (blocks[i].cols() != out.vectors.cols())
+        throw Error(what + ": role vectors differ in width");
       out.vectors.row(static_cast<Eigen::Index>(i)) = blocks[i];
     }
   }

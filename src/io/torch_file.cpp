@@ -51,7 +51,8 @@ TorchFile TorchFile::open(const fs::path& path) {
     }
   }
   if (!pkl)
-    throw Error(path.string() + ": a zip archive but not a torch.save file (no <name>/data.pkl); "
+    throw Error(path.string() +
+                ": a zip archive but not a torch.save file (no <name>/data.pkl); "
                 "re-save it with torch.save");
   std::string prefix = pkl->name.substr(0, pkl->name.size() - std::strlen("/data.pkl"));
   std::vector<std::byte> bytes = zip.read(*pkl);
@@ -86,7 +87,8 @@ TorchFile TorchFile::open(const fs::path& path) {
     const ZipEntry* e = file.zip_.find(file.prefix_ + "/data/" + key);
     if (!e) throw Error(what + ": storage entry data/" + key + " is missing; the file is corrupt");
     if (e->size < checked_nbytes(s->dtype, {s->numel}, what + ": storage " + key))
-      throw Error(what + ": storage data/" + key + " is shorter than its tensor; the file is "
+      throw Error(what + ": storage data/" + key +
+                  " is shorter than its tensor; the file is "
                   "truncated or corrupt");
     storages.emplace(key, s);
     v->v = s;
@@ -151,7 +153,10 @@ Array TorchFile::read(const pickle::Tensor& t) const {
   std::int64_t lo = t.offset, hi = t.offset;
   for (std::size_t d = 0; d < t.shape.size(); ++d) {
     const std::int64_t span = (t.shape[d] - 1) * t.stride[d];
-    if (span < 0) lo += span; else hi += span;
+    if (span < 0)
+      lo += span;
+    else
+      hi += span;
   }
   std::vector<std::byte> span(static_cast<std::size_t>(hi - lo + 1) * es);
   zip_.read_at(e, static_cast<std::uint64_t>(lo) * es, span.data(), span.size());
@@ -191,8 +196,8 @@ void TorchFile::read_slice_float(const pickle::Tensor& t, std::int64_t index, fl
   if (contiguous_1d) {
     thread_local std::vector<std::byte> buf;
     buf.resize(static_cast<std::size_t>(n) * es);
-    zip_.read_at(storage_entry(*t.storage), static_cast<std::uint64_t>(row.offset) * es,
-                 buf.data(), buf.size());
+    zip_.read_at(storage_entry(*t.storage), static_cast<std::uint64_t>(row.offset) * es, buf.data(),
+                 buf.size());
     convert_to_float(t.storage->dtype, buf.data(), dst, static_cast<std::size_t>(n));
     return;
   }

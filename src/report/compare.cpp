@@ -30,7 +30,9 @@ struct Comparer {
   }
   void number(double a, double b, const std::string& where) {
     ++out.values_compared;
-    if (!close(a, b)) out.differences.push_back({file, where, format_double(a), format_double(b), std::fabs(a - b)});
+    if (!close(a, b))
+      out.differences.push_back(
+          {file, where, format_double(a), format_double(b), std::fabs(a - b)});
   }
   void text(const std::string& a, const std::string& b, const std::string& where) {
     ++out.values_compared;
@@ -47,16 +49,21 @@ struct Comparer {
       for (const auto& k : keys) {
         if (top && kVolatileKeys.count(k)) continue;
         const std::string w = where.empty() ? k : where + "." + k;
-        if (!a.contains(k)) text("(missing)", b[k].dump(), w);
-        else if (!b.contains(k)) text(a[k].dump(), "(missing)", w);
-        else json(a[k], b[k], w, false);
+        if (!a.contains(k))
+          text("(missing)", b[k].dump(), w);
+        else if (!b.contains(k))
+          text(a[k].dump(), "(missing)", w);
+        else
+          json(a[k], b[k], w, false);
       }
       return;
     }
     if (a.is_array()) {
       if (a.size() != b.size())
-        return text(std::to_string(a.size()) + " items", std::to_string(b.size()) + " items", where);
-      for (std::size_t i = 0; i < a.size(); ++i) json(a[i], b[i], where + "[" + std::to_string(i) + "]", false);
+        return text(std::to_string(a.size()) + " items", std::to_string(b.size()) + " items",
+                    where);
+      for (std::size_t i = 0; i < a.size(); ++i)
+        json(a[i], b[i], where + "[" + std::to_string(i) + "]", false);
       return;
     }
     text(a.dump(), b.dump(), where);
@@ -73,7 +80,8 @@ struct Comparer {
       return text(s(a), s(b), "shape");
     }
     const auto va = io::to_double_vector(a), vb = io::to_double_vector(b);
-    const std::size_t cols = a.shape.size() >= 2 ? va.size() / static_cast<std::size_t>(a.shape[0]) : va.size();
+    const std::size_t cols =
+        a.shape.size() >= 2 ? va.size() / static_cast<std::size_t>(a.shape[0]) : va.size();
     for (std::size_t r0 = 0; r0 < va.size(); r0 += std::max<std::size_t>(cols, 1)) {
       double sign = 1;
       if (up_to_sign) {  // align the row's sign on its largest coordinate
@@ -91,7 +99,8 @@ struct Comparer {
     io::CsvTable a = io::read_csv(pa), b = io::read_csv(pb);
     if (a.header != b.header) return text(io::csv_line(a.header), io::csv_line(b.header), "header");
     if (a.rows.size() != b.rows.size())
-      return text(std::to_string(a.rows.size()) + " rows", std::to_string(b.rows.size()) + " rows", "rows");
+      return text(std::to_string(a.rows.size()) + " rows", std::to_string(b.rows.size()) + " rows",
+                  "rows");
     for (std::size_t r = 0; r < a.rows.size(); ++r) {
       for (std::size_t c = 0; c < a.header.size(); ++c) {
         const std::string where = "row " + std::to_string(r + 1) + " " + a.header[c];
@@ -100,8 +109,10 @@ struct Comparer {
         char* ex = nullptr;
         char* ey = nullptr;
         const double dx = std::strtod(x.c_str(), &ex), dy = std::strtod(y.c_str(), &ey);
-        if (!x.empty() && !y.empty() && *ex == '\0' && *ey == '\0') number(dx, dy, where);
-        else text(x, y, where);
+        if (!x.empty() && !y.empty() && *ex == '\0' && *ey == '\0')
+          number(dx, dy, where);
+        else
+          text(x, y, where);
       }
     }
   }
@@ -125,8 +136,14 @@ CompareResult compare_dirs(const fs::path& a, const fs::path& b, const CompareOp
   all.insert(fb.begin(), fb.end());
   for (const auto& rel : all) {
     Comparer c{options, out, rel};
-    if (!fa.count(rel)) { c.text("(missing)", "present", "file"); continue; }
-    if (!fb.count(rel)) { c.text("present", "(missing)", "file"); continue; }
+    if (!fa.count(rel)) {
+      c.text("(missing)", "present", "file");
+      continue;
+    }
+    if (!fb.count(rel)) {
+      c.text("present", "(missing)", "file");
+      continue;
+    }
     ++out.files_compared;
     const std::string ext = fs::path(rel).extension().string();
     const std::string stem = fs::path(rel).stem().string();
@@ -148,14 +165,22 @@ CompareResult compare_dirs(const fs::path& a, const fs::path& b, const CompareOp
       auto za = io::read_npz(a / rel), zb = io::read_npz(b / rel);
       for (const auto& [k, arr] : za) {
         auto it = zb.find(k);
-        if (it == zb.end()) { c.text("present", "(missing)", k); continue; }
+        if (it == zb.end()) {
+          c.text("present", "(missing)", k);
+          continue;
+        }
         auto va = io::to_double_vector(arr), vb = io::to_double_vector(it->second);
-        if (va.size() != vb.size()) { c.text("size " + std::to_string(va.size()), "size " + std::to_string(vb.size()), k); continue; }
-        for (std::size_t i = 0; i < va.size(); ++i) c.number(va[i], vb[i], k + "[" + std::to_string(i) + "]");
+        if (va.size() != vb.size()) {
+          c.text("size " + std::to_string(va.size()), "size " + std::to_string(vb.size()), k);
+          continue;
+        }
+        for (std::size_t i = 0; i < va.size(); ++i)
+          c.number(va[i], vb[i], k + "[" + std::to_string(i) + "]");
       }
     } else {
       std::ifstream ia(a / rel, std::ios::binary), ib(b / rel, std::ios::binary);
-      std::string sa((std::istreambuf_iterator<char>(ia)), {}), sb((std::istreambuf_iterator<char>(ib)), {});
+      std::string sa((std::istreambuf_iterator<char>(ia)), {}),
+          sb((std::istreambuf_iterator<char>(ib)), {});
       c.text(sa == sb ? "same" : "bytes differ", "same", "content");
     }
   }

@@ -40,11 +40,12 @@ void OutputDir::commit() {
   std::error_code ec;
   fs::path old;
   if (fs::exists(target_, ec)) {
-    old = staging_.parent_path() / ("." + target_.filename().string() + ".old-" +
-                                    std::to_string(::getpid()));
+    old = staging_.parent_path() /
+          ("." + target_.filename().string() + ".old-" + std::to_string(::getpid()));
     fs::remove_all(old, ec);
     fs::rename(target_, old, ec);
-    if (ec) throw Error(target_.string() + ": cannot replace earlier results (" + ec.message() + ")");
+    if (ec)
+      throw Error(target_.string() + ": cannot replace earlier results (" + ec.message() + ")");
   }
   fs::rename(staging_, target_, ec);
   if (ec) {

@@ -9,7 +9,9 @@ namespace {
 bool g_quiet = false;
 }
 
-void Progress::set_quiet(bool quiet) { g_quiet = quiet; }
+void Progress::set_quiet(bool quiet) {
+  g_quiet = quiet;
+}
 
 Progress::Progress(std::string label, std::uint64_t total, bool enabled)
     : label_(std::move(label)),
@@ -18,7 +20,9 @@ Progress::Progress(std::string label, std::uint64_t total, bool enabled)
       t0_(std::chrono::steady_clock::now()),
       last_(t0_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(std::uint64_t n) {
   done_ += n;
@@ -44,8 +48,8 @@ void Progress::draw(bool final) {
   const double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
   std::fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu  %.1fs  eta %.0fs ", label_.c_str(), filled,
                "##############################", width - filled, "",
-               static_cast<unsigned long long>(done_), static_cast<unsigned long long>(total_), secs,
-               eta);
+               static_cast<unsigned long long>(done_), static_cast<unsigned long long>(total_),
+               secs, eta);
   if (final) std::fputc('\n', stderr);
   std::fflush(stderr);
 }

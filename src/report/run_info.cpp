@@ -26,13 +26,13 @@ RunInfo::RunInfo(std::string command, std::vector<std::string> argv, std::string
 
 void RunInfo::add_input(const std::string& role, const std::filesystem::path& path,
                         const std::string& description, std::uint64_t bytes) {
-  j_["inputs"].push_back({{"role", role},
-                          {"path", path.string()},
-                          {"description", description},
-                          {"bytes", bytes}});
+  j_["inputs"].push_back(
+      {{"role", role}, {"path", path.string()}, {"description", description}, {"bytes", bytes}});
 }
 
-void RunInfo::start(const std::string& phase) { open_[phase] = std::chrono::steady_clock::now(); }
+void RunInfo::start(const std::string& phase) {
+  open_[phase] = std::chrono::steady_clock::now();
+}
 
 void RunInfo::stop(const std::string& phase) {
   auto it = open_.find(phase);

@@ -38,7 +38,8 @@ core::LdaResult run_lda(const io::LabeledRows& src, int layer, core::ScalerKind 
     raw.add(c.rows[0], c.class_ids);
   }
   core::ScatterStats rs = raw.finalize();
-  core::FittedScaler sc = core::fit_scaler(kind, double(rs.n), rs.mean, rs.total_scatter.diagonal());
+  core::FittedScaler sc =
+      core::fit_scaler(kind, double(rs.n), rs.mean, rs.total_scatter.diagonal());
   core::ScatterStats stats;
   if (kind == core::ScalerKind::L2Mean) {
     core::ScatterAccumulator scaled(src.dim(), n_classes);
@@ -79,8 +80,8 @@ void check_against(const core::LdaResult& r, const io::RowMatrixD& ref_vecs,
   } else {
     // Equal eigenvalues: only the subspace is defined. Compare orthogonal projectors.
     auto projector = [](const io::RowMatrixD& v) {
-      Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(v.transpose())
-                              .householderQ() * Eigen::MatrixXd::Identity(v.cols(), v.rows());
+      Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(v.transpose()).householderQ() *
+                          Eigen::MatrixXd::Identity(v.cols(), v.rows());
       return Eigen::MatrixXd(q * q.transpose());
     };
     const double diff = (projector(r.components) - projector(ref_vecs)).cwiseAbs().maxCoeff();
@@ -97,7 +98,8 @@ void check_against(const core::LdaResult& r, const io::RowMatrixD& ref_vecs,
 
 }  // namespace
 
-TEST_CASE("LDA matches the seed's numpy algorithm and sklearn on plain fixtures", "[core][reference][lda]") {
+TEST_CASE("LDA matches the seed's numpy algorithm and sklearn on plain fixtures",
+          "[core][reference][lda]") {
   for (const char* name : {"dense_standard", "dense_mean", "dense_none", "dense_l2mean",
                            "wide_singular", "rankdef_standard"}) {
     SECTION(name) {
@@ -126,11 +128,13 @@ TEST_CASE("LDA matches the seed's numpy algorithm and sklearn on plain fixtures"
   }
 }
 
-TEST_CASE("LDA on the example role dataset matches the seed notebook", "[core][reference][lda][roles]") {
+TEST_CASE("LDA on the example role dataset matches the seed notebook",
+          "[core][reference][lda][roles]") {
   auto ds = io::RoleDataset::open(test::data_dir() / "roles_example", io::RoleDatasetOptions{});
   for (int layer : {0, 22, 45}) {
     SECTION("layer " + std::to_string(layer)) {
-      const fs::path dir = test::reference_dir() / "lda" / ("example_layer" + std::to_string(layer));
+      const fs::path dir =
+          test::reference_dir() / "lda" / ("example_layer" + std::to_string(layer));
       const auto classes = read_json(dir / "classes.json");
       REQUIRE(ds->classes().size() == classes["names"].size());
       for (std::size_t c = 0; c < ds->classes().size(); ++c) {
@@ -147,7 +151,8 @@ TEST_CASE("LDA on the example role dataset matches the seed notebook", "[core][r
 
       if (layer == 22) {
         // Role vectors of the pca file, scaled with the same scaler, projected (seed's later cell).
-        auto rv = io::read_role_vectors(test::data_dir() / "roles_example/pca/layer22_pos23.pt", 22);
+        auto rv =
+            io::read_role_vectors(test::data_dir() / "roles_example/pca/layer22_pos23.pt", 22);
         core::RowMatrixXd v = rv.vectors.cast<double>();
         scaler.transform(v);
         const core::RowMatrixXd proj = v * r.components.transpose();
@@ -165,8 +170,8 @@ TEST_CASE("LDA on the example role dataset matches the seed notebook", "[core][r
         for (Eigen::Index i = 0; i < r.components.rows(); ++i) {
           const double sign = r.components.row(i).dot(vecs.row(i)) < 0 ? -1.0 : 1.0;
           for (Eigen::Index p = 0; p < rv.pca_components.rows(); ++p) {
-            const double c = r.components.row(i).dot(rv.pca_components.row(p)) /
-                             rv.pca_components.row(p).norm();
+            const double c =
+                r.components.row(i).dot(rv.pca_components.row(p)) / rv.pca_components.row(p).norm();
             CHECK(c == Approx(sign * cosref(i, p)).margin(1e-5));
           }
         }

@@ -70,7 +70,8 @@ TEST_CASE("LDA solves S_B w = lambda S_T w with eigenvalues in [0, 1]", "[core][
   ScatterAccumulator acc(10, 5);
   acc.add(data.x, data.y);
   const auto raw = acc.finalize();
-  const auto sc = fit_scaler(ScalerKind::Standard, double(raw.n), raw.mean, raw.total_scatter.diagonal());
+  const auto sc =
+      fit_scaler(ScalerKind::Standard, double(raw.n), raw.mean, raw.total_scatter.diagonal());
   const auto s = scale_stats(raw, sc.mean, sc.scale);
   LdaOptions o;
   o.k = 10;
@@ -91,7 +92,8 @@ TEST_CASE("LDA solves S_B w = lambda S_T w with eigenvalues in [0, 1]", "[core][
   }
 }
 
-TEST_CASE("standard scaler follows sklearn: ddof 0, constant features keep scale 1", "[core][scaler]") {
+TEST_CASE("standard scaler follows sklearn: ddof 0, constant features keep scale 1",
+          "[core][scaler]") {
   RowMatrixXd x(4, 2);
   x << 1, 5, 2, 5, 3, 5, 4, 5;
   ScatterAccumulator acc(2, 1);

@@ -26,7 +26,8 @@ int run_compare(const CompareArgs& args) {
   int shown = 0;
   for (const auto& d : res.differences) {
     if (shown++ >= args.max_rows) {
-      std::printf("... %zu more\n", res.differences.size() - static_cast<std::size_t>(args.max_rows));
+      std::printf("... %zu more\n",
+                  res.differences.size() - static_cast<std::size_t>(args.max_rows));
       break;
     }
     std::printf("%-36s %-32s %-20s %-20s %.3g\n", d.file.c_str(), d.where.c_str(), d.a.c_str(),
@@ -43,8 +44,9 @@ int run_compare(const CompareArgs& args) {
 Runner register_compare(CLI::App& app) {
   auto a = std::make_shared<CompareArgs>();
   auto* sub = app.add_subcommand(
-      "compare", "Compare two result folders (JSON, .npy, .npz, CSV) within tolerances; exit 1 if "
-                 "anything differs. Components are compared up to sign.");
+      "compare",
+      "Compare two result folders (JSON, .npy, .npz, CSV) within tolerances; exit 1 if "
+      "anything differs. Components are compared up to sign.");
   sub->add_option("A", a->a, "First result folder")->required();
   sub->add_option("B", a->b, "Second (reference) result folder")->required();
   sub->add_option("--rtol", a->opt.rtol, "Relative tolerance")->capture_default_str();

@@ -53,7 +53,9 @@ struct LayerState {
   std::int64_t skipped = 0;
 };
 
-std::string role_label(int score) { return score == 2 ? "Somewhat RP" : score == 3 ? "Fully RP" : ""; }
+std::string role_label(int score) {
+  return score == 2 ? "Somewhat RP" : score == 3 ? "Fully RP" : "";
+}
 
 // "mad_scientist" -> "Mad Scientist", as the seed's role.replace('_', ' ').title()
 std::string title_case(std::string s) {
@@ -61,8 +63,9 @@ std::string title_case(std::string s) {
   for (char& c : s) {
     if (c == '_') c = ' ';
     const bool alpha = std::isalpha(static_cast<unsigned char>(c)) != 0;
-    if (alpha) c = static_cast<char>(start ? std::toupper(static_cast<unsigned char>(c))
-                                           : std::tolower(static_cast<unsigned char>(c)));
+    if (alpha)
+      c = static_cast<char>(start ? std::toupper(static_cast<unsigned char>(c))
+                                  : std::tolower(static_cast<unsigned char>(c)));
     start = !alpha;
   }
   return s;
@@ -75,8 +78,8 @@ std::vector<std::string> component_names(Eigen::Index k, const char* prefix) {
 }
 
 // Streams every chunk once; `use` gets each chunk (already checked for NaN/Inf).
-void stream_pass(const io::LabeledRows& src, const std::vector<int>& layers, const std::string& label,
-                 bool skip_nonfinite, std::vector<LayerState>& states,
+void stream_pass(const io::LabeledRows& src, const std::vector<int>& layers,
+                 const std::string& label, bool skip_nonfinite, std::vector<LayerState>& states,
                  const std::function<void(std::size_t, io::Chunk&, std::vector<int>&)>& use) {
   report::Progress progress(label, src.n_chunks(), true);
   auto fetch = [&](std::size_t i) { return src.read_chunk(i, layers); };
@@ -118,8 +121,8 @@ void stream_pass(const io::LabeledRows& src, const std::vector<int>& layers, con
 }
 
 void write_layer(const fs::path& dir, const io::LabeledRows& src, const LayerState& st,
-                 const core::ScatterStats& stats, const core::LdaResult& res,
-                 const LdaOptions& o, const std::optional<fs::path>& pca_file, nlohmann::json& summary) {
+                 const core::ScatterStats& stats, const core::LdaResult& res, const LdaOptions& o,
+                 const std::optional<fs::path>& pca_file, nlohmann::json& summary) {
   fs::create_directories(dir);
   const Eigen::Index k = res.eigenvalues.size();
   const double top_sum = res.eigenvalues.sum();
@@ -139,8 +142,8 @@ void write_layer(const fs::path& dir, const io::LabeledRows& src, const LayerSta
   j["variance_ratio"] = ratio;  // of the top-k between-class variance, as the seed prints
   j["cumulative_ratio"] = cumulative;
   j["variance_ratio_of_all"] = ratio_all;  // of all C-1 nonzero eigenvalues
-  j["all_eigenvalues"] =
-      std::vector<double>(res.all_eigenvalues.data(), res.all_eigenvalues.data() + res.all_eigenvalues.size());
+  j["all_eigenvalues"] = std::vector<double>(
+      res.all_eigenvalues.data(), res.all_eigenvalues.data() + res.all_eigenvalues.size());
   j["solver"] = res.solver;
   j["total_scatter_rank"] = res.total_scatter_rank;
   j["n_samples"] = stats.n;
@@ -154,13 +157,14 @@ void write_layer(const fs::path& dir, const io::LabeledRows& src, const LayerSta
   j["classes"] = classes;
   report::write_json(dir / "lda.json", j);
   io::write_npy(dir / "components.npy", io::make_array(res.components));
-  io::write_npy(dir / "eigenvalues.npy",
-                io::make_array(std::vector<double>(res.eigenvalues.data(), res.eigenvalues.data() + k)));
-  io::write_npz(dir / "scaler.npz",
-                {{"mean", io::make_array(std::vector<double>(st.scaler.mean.data(),
-                                                             st.scaler.mean.data() + st.scaler.mean.size()))},
-                 {"scale", io::make_array(std::vector<double>(st.scaler.scale.data(),
-                                                              st.scaler.scale.data() + st.scaler.scale.size()))}});
+  io::write_npy(dir / "eigenvalues.npy", io::make_array(std::vector<double>(
+                                             res.eigenvalues.data(), res.eigenvalues.data() + k)));
+  io::write_npz(
+      dir / "scaler.npz",
+      {{"mean", io::make_array(std::vector<double>(st.scaler.mean.data(),
+                                                   st.scaler.mean.data() + st.scaler.mean.size()))},
+       {"scale", io::make_array(std::vector<double>(
+                     st.scaler.scale.data(), st.scaler.scale.data() + st.scaler.scale.size()))}});
 
   const auto ld = component_names(k, "LD");
   {  // class means of the scaled data, projected
@@ -197,9 +201,9 @@ void write_layer(const fs::path& dir, const io::LabeledRows& src, const LayerSta
       std::vector<std::vector<std::string>> rows;
       for (Eigen::Index r = 0; r < proj.rows(); ++r) {
         const auto idx = static_cast<std::size_t>(r);
-        std::vector<std::string> row = {rv.roles[idx], std::to_string(rv.scores[idx]),
-                                        role_label(rv.scores[idx]),
-                                        title_case(rv.roles[idx]) + " (" + role_label(rv.scores[idx]) + ")"};
+        std::vector<std::string> row = {
+            rv.roles[idx], std::to_string(rv.scores[idx]), role_label(rv.scores[idx]),
+            title_case(rv.roles[idx]) + " (" + role_label(rv.scores[idx]) + ")"};
         for (Eigen::Index i = 0; i < k; ++i) row.push_back(report::format_double(proj(r, i)));
         rows.push_back(std::move(row));
       }
@@ -214,15 +218,17 @@ void write_layer(const fs::path& dir, const io::LabeledRows& src, const LayerSta
         const std::size_t m = std::min<std::size_t>(10, order.size());
         for (std::size_t t = 0; t < m; ++t) {
           for (const char* end : {"lowest", "highest"}) {
-            const Eigen::Index r = std::string(end) == "lowest" ? order[t] : order[order.size() - 1 - t];
+            const Eigen::Index r =
+                std::string(end) == "lowest" ? order[t] : order[order.size() - 1 - t];
             const auto idx = static_cast<std::size_t>(r);
-            ranking.push_back({ld[static_cast<std::size_t>(i)], end, std::to_string(t + 1), rv.roles[idx],
-                               role_label(rv.scores[idx]), report::format_double(proj(r, i))});
+            ranking.push_back({ld[static_cast<std::size_t>(i)], end, std::to_string(t + 1),
+                               rv.roles[idx], role_label(rv.scores[idx]),
+                               report::format_double(proj(r, i))});
           }
         }
       }
-      report::write_csv(dir / "rankings.csv", {"component", "end", "rank", "role", "label", "value"},
-                        ranking);
+      report::write_csv(dir / "rankings.csv",
+                        {"component", "end", "rank", "role", "label", "value"}, ranking);
       layer_summary["role_vectors"] = proj.rows();
     }
     if (rv.pca_components.rows() > 0 && rv.pca_components.cols() == src.dim()) {
@@ -287,7 +293,8 @@ int run_lda(const LdaOptions& o) {
   }
   info.stop("open");
   if (src->classes().size() < 2)
-    throw Error("only one class (" + src->classes()[0].name + ") after filtering; LDA needs two "
+    throw Error("only one class (" + src->classes()[0].name +
+                ") after filtering; LDA needs two "
                 "or more (check --scores and --min-samples)");
 
   std::vector<int> layers;
@@ -302,14 +309,16 @@ int run_lda(const LdaOptions& o) {
   } else if (!o.layers.empty()) {
     layers = parse_layers(o.layers, src->n_layers(), "--layers");
   } else {
-    throw UsageError("choose layers with --layer L, --layers 10,22,30 or --layers all (the data has " +
-                     std::to_string(src->n_layers()) + " layers, 0.." +
-                     std::to_string(src->n_layers() - 1) + ")");
+    throw UsageError(
+        "choose layers with --layer L, --layers 10,22,30 or --layers all (the data has " +
+        std::to_string(src->n_layers()) + " layers, 0.." + std::to_string(src->n_layers() - 1) +
+        ")");
   }
   report::OutputDir out(o.out);  // validated before the long pass
-  spdlog::info("LDA of {}: layers {}, d = {}, scaler {}", src->describe(),
-               layers.size() == 1 ? std::to_string(layers[0]) : std::to_string(layers.size()) + " layers",
-               src->dim(), o.scaler);
+  spdlog::info(
+      "LDA of {}: layers {}, d = {}, scaler {}", src->describe(),
+      layers.size() == 1 ? std::to_string(layers[0]) : std::to_string(layers.size()) + " layers",
+      src->dim(), o.scaler);
   const double gib = static_cast<double>(layers.size()) * static_cast<double>(src->dim()) *
                      static_cast<double>(src->dim()) * 8.0 / (1024.0 * 1024.0 * 1024.0);
   if (gib > 1.0) spdlog::info("scatter matrices need {:.1f} GiB for {} layers", gib, layers.size());
@@ -330,7 +339,8 @@ int run_lda(const LdaOptions& o) {
 
   std::vector<core::ScatterStats> stats(layers.size());
   for (std::size_t l = 0; l < layers.size(); ++l) {
-    if (states[l].raw->count() == 0) throw Error("layer " + std::to_string(layers[l]) + ": no finite samples");
+    if (states[l].raw->count() == 0)
+      throw Error("layer " + std::to_string(layers[l]) + ": no finite samples");
     core::ScatterStats raw = states[l].raw->finalize();
     for (std::size_t c = 0; c < raw.class_counts.size(); ++c)
       if (raw.class_counts[c] == 0)
@@ -370,18 +380,23 @@ int run_lda(const LdaOptions& o) {
     core::LdaResult res = core::solve_lda(stats[l], lo);
     info.stop("solve");
     if (res.eigenvalues.size() < o.k)
-      spdlog::warn("layer {}: only {} nonzero eigenvalues (classes - 1 = {}, rank of S_T = {}); "
-                   "writing {} components", layers[l], res.all_eigenvalues.size(), n_classes - 1,
-                   res.total_scatter_rank, res.eigenvalues.size());
+      spdlog::warn(
+          "layer {}: only {} nonzero eigenvalues (classes - 1 = {}, rank of S_T = {}); "
+          "writing {} components",
+          layers[l], res.all_eigenvalues.size(), n_classes - 1, res.total_scatter_rank,
+          res.eigenvalues.size());
     spdlog::info("layer {}: {} classes, {} samples, top eigenvalue {:.6f} ({})", layers[l],
-                 n_classes, stats[l].n, res.eigenvalues.size() ? res.eigenvalues[0] : 0.0, res.solver);
+                 n_classes, stats[l].n, res.eigenvalues.size() ? res.eigenvalues[0] : 0.0,
+                 res.solver);
     std::optional<fs::path> pca_file;
     if (!o.pca_file.empty()) {
       pca_file = fs::path(o.pca_file);
     } else if (roles) {
       fs::path p = fs::path(o.data) / "pca" / ("layer" + std::to_string(layers[l]) + "_pos23.pt");
-      if (fs::exists(p)) pca_file = p;
-      else spdlog::debug("no {}: role-vector projections skipped for layer {}", p.string(), layers[l]);
+      if (fs::exists(p))
+        pca_file = p;
+      else
+        spdlog::debug("no {}: role-vector projections skipped for layer {}", p.string(), layers[l]);
     }
     info.start("write");
     const fs::path dir = layered ? out.path() / ("layer" + std::to_string(layers[l])) : out.path();
@@ -413,22 +428,31 @@ Runner register_lda(CLI::App& app) {
   auto o = std::make_shared<LdaOptions>();
   auto* sub = app.add_subcommand(
       "lda", "Between-class LDA (eigenpairs of pinv(S_T) S_B) of labelled activations, per layer");
-  sub->add_option("--data", o->data,
-                  "Role dataset folder: response_activations/{role}.pt, extract_scores/{role}.json, "
-                  "optional pca/layer{L}_pos23.pt");
-  sub->add_option("--activations", o->activations,
-                  "Instead of --data: activations [N, d] or [N, n_layers, d] (.npy .npz .safetensors .pt)");
-  sub->add_option("--labels", o->labels, "Class label per row (.csv column --label-column, .npy, .txt)");
-  sub->add_option("--key", o->key, "Array name inside .npz/.safetensors/.pt files")->capture_default_str();
-  sub->add_option("--label-column", o->label_column, "Label column of a CSV")->capture_default_str();
+  sub->add_option(
+      "--data", o->data,
+      "Role dataset folder: response_activations/{role}.pt, extract_scores/{role}.json, "
+      "optional pca/layer{L}_pos23.pt");
+  sub->add_option(
+      "--activations", o->activations,
+      "Instead of --data: activations [N, d] or [N, n_layers, d] (.npy .npz .safetensors .pt)");
+  sub->add_option("--labels", o->labels,
+                  "Class label per row (.csv column --label-column, .npy, .txt)");
+  sub->add_option("--key", o->key, "Array name inside .npz/.safetensors/.pt files")
+      ->capture_default_str();
+  sub->add_option("--label-column", o->label_column, "Label column of a CSV")
+      ->capture_default_str();
   sub->add_option("--layer", o->layer, "Layer index (repeatable)");
-  sub->add_option("--layers", o->layers, "Layers: '10,22,30', '0-5' or 'all' (one pass over the files)");
-  sub->add_option("-k,--components", o->k, "Number of LDA components to keep")->capture_default_str();
-  sub->add_option("--scaler", o->scaler, "Feature scaler fitted on all samples: standard|mean|l2mean|none")
+  sub->add_option("--layers", o->layers,
+                  "Layers: '10,22,30', '0-5' or 'all' (one pass over the files)");
+  sub->add_option("-k,--components", o->k, "Number of LDA components to keep")
+      ->capture_default_str();
+  sub->add_option("--scaler", o->scaler,
+                  "Feature scaler fitted on all samples: standard|mean|l2mean|none")
       ->capture_default_str();
   sub->add_option("--scores", o->scores, "Judge scores that form classes ({role}_pos_{score})")
       ->capture_default_str();
-  sub->add_option("--min-samples", o->min_samples, "Drop classes with fewer samples")->capture_default_str();
+  sub->add_option("--min-samples", o->min_samples, "Drop classes with fewer samples")
+      ->capture_default_str();
   sub->add_option("--pca-file", o->pca_file,
                   "PCA file with role vectors (default: DIR/pca/layer{L}_pos23.pt when present)");
   sub->add_option("--nan", o->nan, "NaN/Inf in activations: error (default) or skip the sample")

@@ -21,11 +21,11 @@ struct LdaOptions {
 };
 
 struct LdaResult {
-  Eigen::VectorXd eigenvalues;     // [k] descending
-  RowMatrixXd components;          // [k, d] unit norm; largest-|.| coordinate positive
-  Eigen::VectorXd all_eigenvalues; // [min(C, rank)] every eigenvalue of G, descending
+  Eigen::VectorXd eigenvalues;      // [k] descending
+  RowMatrixXd components;           // [k, d] unit norm; largest-|.| coordinate positive
+  Eigen::VectorXd all_eigenvalues;  // [min(C, rank)] every eigenvalue of G, descending
   Eigen::Index total_scatter_rank = 0;
-  std::string solver;              // "cholesky" or "eigh-pinv"
+  std::string solver;  // "cholesky" or "eigh-pinv"
 };
 
 // stats: scatter statistics of the (already scaled) data.

@@ -20,8 +20,8 @@ struct FittedScaler {
   Eigen::VectorXd scale;  // [d]; ones unless Standard
 
   // Applies the scaler to each row of `x` ([n, d], row-major) in place.
-  void transform(Eigen::Ref<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
-                                          Eigen::RowMajor>> x) const;
+  void transform(
+      Eigen::Ref<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x) const;
   // True when the scaler is affine per feature (everything but l2mean): then scatter matrices of
   // scaled data follow from those of the raw data without a second pass.
   bool is_affine() const { return kind != ScalerKind::L2Mean; }

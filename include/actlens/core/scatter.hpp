@@ -55,13 +55,13 @@ class ScatterAccumulator {
   Precision precision_;
   std::int64_t n_ = 0;
   bool has_shift_ = false;
-  Eigen::VectorXd shift_;             // [d]
-  RowMatrixXd class_sums_;            // [C, d] sum (x - shift) per class
+  Eigen::VectorXd shift_;   // [d]
+  RowMatrixXd class_sums_;  // [C, d] sum (x - shift) per class
   std::vector<std::int64_t> class_counts_;
-  Eigen::MatrixXd gram_;              // [d, d] lower triangle of sum (x - shift)(x - shift)^T
-  RowMatrixXd buffer_;                // reused chunk buffer
-  RowMatrixXf buffer_f_;              // Mixed: float32 centred block
-  Eigen::MatrixXf gram_f_;            // Mixed: one block's float32 product
+  Eigen::MatrixXd gram_;    // [d, d] lower triangle of sum (x - shift)(x - shift)^T
+  RowMatrixXd buffer_;      // reused chunk buffer
+  RowMatrixXf buffer_f_;    // Mixed: float32 centred block
+  Eigen::MatrixXf gram_f_;  // Mixed: one block's float32 product
 };
 
 // Statistics of the scaled data z = (x - mean) / scale, derived exactly from raw statistics

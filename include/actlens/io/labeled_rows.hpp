@@ -12,18 +12,18 @@
 namespace actlens::io {
 
 struct ClassInfo {
-  std::string name;       // "pirate_pos_3", or the label for plain inputs
-  std::string role;       // role name ("" for plain inputs)
-  int score = -1;         // judge score (-1 for plain inputs)
-  std::int64_t count = 0; // samples selected
+  std::string name;        // "pirate_pos_3", or the label for plain inputs
+  std::string role;        // role name ("" for plain inputs)
+  int score = -1;          // judge score (-1 for plain inputs)
+  std::int64_t count = 0;  // samples selected
 };
 
 struct Chunk {
   // rows[i]: [n, dim] float32 for the i-th requested layer.
   std::vector<RowMatrixF> rows;
-  std::vector<int> class_ids;    // [n]
-  std::vector<std::string> keys; // [n] sample names, for error messages
-  std::string source;            // file the chunk came from
+  std::vector<int> class_ids;     // [n]
+  std::vector<std::string> keys;  // [n] sample names, for error messages
+  std::string source;             // file the chunk came from
 };
 
 class LabeledRows {

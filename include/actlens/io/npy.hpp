@@ -2,10 +2,10 @@
 // NumPy .npy (format versions 1.0, 2.0, 3.0) and .npz (stored or deflated, as np.savez /
 // np.savez_compressed write them). Writers are atomic (see atomic_file.hpp) and write what
 // np.load reads: little-endian, C order, version 1.0 unless the header needs 2.0.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <ostream>
-#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -41,9 +41,9 @@ struct Global {  // a class or function named by the pickle, never imported
 struct Object {
   Global cls;
   std::vector<ValuePtr> args;
-  ValuePtr state;  // may be null
-  std::vector<ValuePtr> list_items;                         // APPEND(S) on the object
-  std::vector<std::pair<ValuePtr, ValuePtr>> dict_items;    // SETITEM(S) on the object
+  ValuePtr state;                                         // may be null
+  std::vector<ValuePtr> list_items;                       // APPEND(S) on the object
+  std::vector<std::pair<ValuePtr, ValuePtr>> dict_items;  // SETITEM(S) on the object
 };
 // A torch storage named by a persistent id: bytes live in zip entry "<prefix>/data/<key>".
 struct Storage {
@@ -71,11 +71,17 @@ struct Value {
       v;
 
   template <class T>
-  bool is() const { return std::holds_alternative<T>(v); }
+  bool is() const {
+    return std::holds_alternative<T>(v);
+  }
   template <class T>
-  const T& as() const { return std::get<T>(v); }
+  const T& as() const {
+    return std::get<T>(v);
+  }
   template <class T>
-  T& as() { return std::get<T>(v); }
+  T& as() {
+    return std::get<T>(v);
+  }
 
   // Short type name for messages: "dict", "tensor", "object sklearn.decomposition._pca.PCA"...
   std::string type_name() const;

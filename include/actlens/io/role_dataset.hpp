@@ -61,10 +61,10 @@ class RoleDataset final : public LabeledRows {
 
 // Role mean vectors of DIR/pca/layer{L}_pos23.pt at one layer.
 struct RoleVectors {
-  std::vector<std::string> roles;   // pos_2 roles then pos_3 roles
-  std::vector<int> scores;          // 2 or 3 per row
-  RowMatrixF vectors;               // [n, d]
-  RowMatrixD pca_components;        // [n_pcs, d] from the fitted sklearn PCA (0 rows if absent)
+  std::vector<std::string> roles;  // pos_2 roles then pos_3 roles
+  std::vector<int> scores;         // 2 or 3 per row
+  RowMatrixF vectors;              // [n, d]
+  RowMatrixD pca_components;       // [n_pcs, d] from the fitted sklearn PCA (0 rows if absent)
 };
 // Throws actlens::Error naming the file and key on a layout mismatch.
 RoleVectors read_role_vectors(const std::filesystem::path& pca_file, int layer);

@@ -29,7 +29,8 @@ class TorchFile {
   void read_slice_float(const pickle::Tensor& t, std::int64_t index, float* dst) const;
 
  private:
-  TorchFile(ZipArchive zip, std::string prefix) : zip_(std::move(zip)), prefix_(std::move(prefix)) {}
+  TorchFile(ZipArchive zip, std::string prefix)
+      : zip_(std::move(zip)), prefix_(std::move(prefix)) {}
   const ZipEntry& storage_entry(const pickle::Storage& s) const;
 
   ZipArchive zip_;

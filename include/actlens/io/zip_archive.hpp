@@ -13,12 +13,12 @@ namespace actlens::io {
 
 struct ZipEntry {
   std::string name;
-  std::uint16_t method = 0;            // 0 = stored, 8 = deflate
+  std::uint16_t method = 0;  // 0 = stored, 8 = deflate
   std::uint64_t compressed_size = 0;
-  std::uint64_t size = 0;              // uncompressed
+  std::uint64_t size = 0;  // uncompressed
   std::uint32_t crc32 = 0;
   std::uint64_t local_header_offset = 0;
-  std::uint64_t data_offset = 0;       // where the (compressed) bytes start in the file
+  std::uint64_t data_offset = 0;  // where the (compressed) bytes start in the file
 };
 
 class ZipArchive {

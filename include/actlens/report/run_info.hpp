@@ -3,8 +3,8 @@
 // the results. `actlens compare` reads it; so do people.
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
