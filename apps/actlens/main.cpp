@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "actlens/core/error.hpp"
+#include "actlens/report/interrupt.hpp"
 #include "actlens/report/progress.hpp"
 #include "blas_setup.hpp"
 #include "cli_common.hpp"
@@ -78,12 +79,15 @@ int main(int argc, char** argv) {
                                    : spdlog::level::info);
   spdlog::set_default_logger(logger);
   actlens::report::Progress::set_quiet(quiet);
+  actlens::report::install_interrupt_handlers();
 
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;
     cmd = sub->get_name();
     try {
       return run();
+    } catch (const actlens::report::Interrupted& e) {
+      return fail(cmd, e.what(), 130);
     } catch (const actlens::UsageError& e) {
       return fail(cmd, e.what(), 2);
     } catch (const actlens::Error& e) {

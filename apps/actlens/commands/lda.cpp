@@ -16,6 +16,7 @@
 #include "actlens/io/npy.hpp"
 #include "actlens/io/plain_activations.hpp"
 #include "actlens/io/role_dataset.hpp"
+#include "actlens/report/interrupt.hpp"
 #include "actlens/report/output_dir.hpp"
 #include "actlens/report/progress.hpp"
 #include "actlens/report/run_info.hpp"
@@ -87,6 +88,7 @@ void stream_pass(const io::LabeledRows& src, const std::vector<int>& layers,
   if (src.n_chunks() > 0) next = std::async(std::launch::async, fetch, 0);
   for (std::size_t i = 0; i < src.n_chunks(); ++i) {
     io::Chunk chunk = next.get();  // rethrows read errors here, on this thread
+    report::check_interrupted();
     if (i + 1 < src.n_chunks()) next = std::async(std::launch::async, fetch, i + 1);
     for (std::size_t l = 0; l < layers.size(); ++l) {
       auto& rows = chunk.rows[l];

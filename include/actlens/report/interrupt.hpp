@@ -1,0 +1,18 @@
+#pragma once
+// Ctrl-C / SIGTERM during a long pass: the handler only sets a flag; long loops call
+// check_interrupted() between chunks, which throws Interrupted, so the stack unwinds normally and
+// staging folders are removed (no half-written results). main() maps it to exit code 130.
+#include <stdexcept>
+
+namespace actlens::report {
+
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted() : std::runtime_error("interrupted; nothing was written") {}
+};
+
+void install_interrupt_handlers();
+bool interrupted();
+void check_interrupted();  // throws Interrupted once a signal has arrived
+
+}  // namespace actlens::report
