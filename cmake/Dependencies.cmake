@@ -7,6 +7,7 @@
 #   spdlog (libspdlog-dev)            logging in the CLI layer
 #   tomlplusplus (libtomlplusplus-dev) TOML run configs
 #   ZLIB (zlib1g-dev)                 deflated entries of .npz archives
+#   PCRE2 (libpcre2-dev)              Unicode regex of the GPT-2 tokenizer (found with pkg-config)
 #   Catch2 v2 (catch2)                tests
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(OpenMP REQUIRED)
@@ -15,6 +16,9 @@ find_package(CLI11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(tomlplusplus REQUIRED)
+# Debian's PCRE2 ships no CMake config, only a pkg-config file.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 
 # BLAS/LAPACK: prefer Debian's OpenMP build of OpenBLAS (libopenblas-openmp-dev). It shares the
 # OpenMP thread pool with our own parallel loops; the default pthreads build spins its threads in
