@@ -13,6 +13,8 @@
 #include "actlens/io/zip_archive.hpp"
 #include "test_paths.hpp"
 
+using actlens::test::check_array;
+
 using actlens::Error;
 using namespace actlens::io;
 namespace fs = std::filesystem;
@@ -26,20 +28,6 @@ using nlohmann::json;
 namespace {
 
 // dtype, shape and every value (bit-for-bit, the sign of zero included) match the expectation.
-void check_array(const Array& a, const json& want, const std::string& what) {
-  INFO(what);
-  CHECK(dtype_name(a.dtype) == want.at("dtype").get<std::string>());
-  CHECK(a.shape == want.at("shape").get<std::vector<std::int64_t>>());
-  const std::vector<double> got = to_double_vector(a);
-  const auto values = want.at("values").get<std::vector<double>>();
-  REQUIRE(got.size() == values.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i);
-    CHECK(got[i] == values[i]);
-    CHECK(std::signbit(got[i]) == std::signbit(values[i]));
-  }
-}
-
 // One small array of every dtype .npy can hold.
 std::map<std::string, Array> sample_arrays() {
   std::map<std::string, Array> m;

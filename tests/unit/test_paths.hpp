@@ -3,6 +3,7 @@
 // helpers the io tests share.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +43,7 @@ inline std::filesystem::path io_data_dir() {
 // The whole file, as bytes.
 inline std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
+  REQUIRE(in.good());
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -63,6 +65,27 @@ inline nlohmann::json read_json(const std::filesystem::path& p) {
 // tests/data/io/expected.json: what the Python packages read from each io fixture.
 inline nlohmann::json io_expected() {
   return read_json(io_data_dir() / "expected.json");
+}
+
+// `a` equals an expected.json entry exactly: dtype name, shape, values and the sign of zeros.
+inline void check_array(const actlens::io::Array& a, const nlohmann::json& want,
+                        const std::string& what) {
+  INFO(what);
+  CHECK(actlens::io::dtype_name(a.dtype) == want.at("dtype").get<std::string>());
+  CHECK(a.shape == want.at("shape").get<std::vector<std::int64_t>>());
+  const std::vector<double> got = actlens::io::to_double_vector(a);
+  const auto values = want.at("values").get<std::vector<double>>();
+  REQUIRE(got.size() == values.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("element " << i);
+    CHECK(got[i] == values[i]);
+    CHECK(std::signbit(got[i]) == std::signbit(values[i]));
+  }
+}
+
+// The example role dataset (tests/reference/make_roles_example.py).
+inline std::filesystem::path roles_dir() {
+  return data_dir() / "roles_example";
 }
 
 // An array of dtype `t` whose bytes are `values` (T has the size of one element of `t`).

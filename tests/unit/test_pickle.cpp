@@ -18,6 +18,8 @@
 #include "actlens/io/zip_archive.hpp"
 #include "test_paths.hpp"
 
+using actlens::test::slurp;
+
 using actlens::Error;
 using namespace actlens::io;
 using namespace actlens::io::pickle;
@@ -113,14 +115,6 @@ std::vector<unsigned char> as_bytes(const ValuePtr& v) {
   std::vector<unsigned char> out;
   for (auto b : v->as<Bytes>().data) out.push_back(static_cast<unsigned char>(b));
   return out;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A few rich pickles used by the damage tests below.

@@ -16,22 +16,15 @@
 #include "actlens/io/role_dataset.hpp"
 #include "test_paths.hpp"
 
+using actlens::test::read_json;
+using actlens::test::roles_dir;
+
 using actlens::Error;
 using namespace actlens::io;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-fs::path roles_dir() {
-  return actlens::test::data_dir() / "roles_example";
-}
-
-json load_json(const fs::path& p) {
-  std::ifstream in(p);
-  REQUIRE(in.good());
-  return json::parse(in);
-}
 
 void save_json(const fs::path& p, const json& j) {
   std::ofstream out(p, std::ios::trunc);
@@ -40,11 +33,11 @@ void save_json(const fs::path& p, const json& j) {
 }
 
 json expected() {
-  return load_json(actlens::test::data_dir() / "roles_example_expected.json");
+  return read_json(actlens::test::data_dir() / "roles_example_expected.json");
 }
 
 json seed_classes() {
-  return load_json(actlens::test::reference_dir() / "lda" / "example_layer22" / "classes.json");
+  return read_json(actlens::test::reference_dir() / "lda" / "example_layer22" / "classes.json");
 }
 
 // A private copy of the role example to break.
@@ -248,7 +241,7 @@ TEST_CASE("roles: broken datasets are errors naming the file or key", "[io][role
   SECTION("a score key removed: activations and scores no longer match") {
     const fs::path p = copy_dataset("roles_missing_key");
     const fs::path sf = p / "extract_scores" / "chef.json";
-    json j = load_json(sf);
+    json j = read_json(sf);
     REQUIRE(j.erase("pos_p1_q2") == 1);
     save_json(sf, j);
     CHECK_THROWS_AS(RoleDataset::open(p, {}), Error);
@@ -261,7 +254,7 @@ TEST_CASE("roles: broken datasets are errors naming the file or key", "[io][role
   SECTION("an extra score key: an error unless ignore_extra_scores") {
     const fs::path p = copy_dataset("roles_extra_key");
     const fs::path sf = p / "extract_scores" / "poet.json";
-    json j = load_json(sf);
+    json j = read_json(sf);
     j["pos_p9_q9"] = 3;
     save_json(sf, j);
     CHECK_THROWS_AS(RoleDataset::open(p, {}), Error);

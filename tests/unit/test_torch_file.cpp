@@ -22,6 +22,11 @@
 #include "actlens/io/zip_archive.hpp"
 #include "test_paths.hpp"
 
+using actlens::test::check_array;
+using actlens::test::read_json;
+using actlens::test::roles_dir;
+using actlens::test::slurp;
+
 using actlens::Error;
 using namespace actlens::io;
 namespace pk = actlens::io::pickle;
@@ -33,24 +38,6 @@ namespace {
 fs::path types_dir() {
   return actlens::test::data_dir() / "bad" / "torch_types";
 }
-fs::path roles_dir() {
-  return actlens::test::data_dir() / "roles_example";
-}
-
-json load_json(const fs::path& p) {
-  std::ifstream in(p);
-  REQUIRE(in.good());
-  return json::parse(in);
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void spit(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -90,20 +77,6 @@ float as_float(double v) {
 }
 
 // dtype, shape and every value exactly (the sign of zero included).
-void check_array(const Array& a, const json& want, const std::string& what) {
-  INFO(what);
-  CHECK(dtype_name(a.dtype) == want.at("dtype").get<std::string>());
-  CHECK(a.shape == want.at("shape").get<std::vector<std::int64_t>>());
-  const std::vector<double> got = to_double_vector(a);
-  const auto values = want.at("values").get<std::vector<double>>();
-  REQUIRE(got.size() == values.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i);
-    CHECK(got[i] == values[i]);
-    CHECK(std::signbit(got[i]) == std::signbit(values[i]));
-  }
-}
-
 // Every slice t[i] through read_slice_float equals the expected values as float32.
 void check_slices(const TorchFile& f, const pk::Tensor& t, const json& want,
                   const std::string& what) {
@@ -189,7 +162,7 @@ void check_entry(const TorchFile& f, const pk::ValuePtr& v, const json& want,
 }
 
 void check_file(const std::string& name) {
-  const json all = load_json(types_dir() / "expected.json");
+  const json all = read_json(types_dir() / "expected.json");
   REQUIRE(all.contains(name));
   const TorchFile f = TorchFile::open(types_dir() / name);
   CHECK(f.path() == types_dir() / name);
@@ -567,7 +540,7 @@ TEST_CASE("torch: hand-made archives check tensor records against their storage"
 
 TEST_CASE("torch: role example activations are dicts of bfloat16 [46 x 64] tensors",
           "[io][torch]") {
-  const json want = load_json(actlens::test::data_dir() / "roles_example_expected.json");
+  const json want = read_json(actlens::test::data_dir() / "roles_example_expected.json");
   const int n_layers = want.at("n_layers").get<int>();
   const std::int64_t dim = want.at("dim").get<std::int64_t>();
   REQUIRE(n_layers == 46);
@@ -623,7 +596,7 @@ TEST_CASE("torch: role example activations are dicts of bfloat16 [46 x 64] tenso
 
 TEST_CASE("torch: read_role_vectors on the pipeline's pca file with sklearn objects",
           "[io][torch]") {
-  const json want = load_json(actlens::test::data_dir() / "roles_example_expected.json");
+  const json want = read_json(actlens::test::data_dir() / "roles_example_expected.json");
   const json& pf = want.at("pca_file");
   const fs::path pca_file = roles_dir() / "pca" / "layer22_pos23.pt";
   const RoleVectors rv = read_role_vectors(pca_file, 22);
