@@ -50,12 +50,10 @@ Eigen::Index pinv_solve(const Eigen::MatrixXd& s, Eigen::MatrixXd& bt, double rc
   Eigen::Index rank = 0;
   for (Eigen::Index i = 0; i < w.size(); ++i)
     if (w[i] > cutoff) ++rank;
-  const Eigen::Index first = w.size() - rank;  // ascending: the kept ones are at the end
-  const Eigen::MatrixXd vr = v.rightCols(rank);
-  Eigen::MatrixXd proj = vr.transpose() * bt;  // [rank, C]
+  const Eigen::MatrixXd vr = v.rightCols(rank);  // eigenvalues ascend: kept ones are last
+  Eigen::MatrixXd proj = vr.transpose() * bt;    // [rank, C]
   proj.array().colwise() /= w.tail(rank).array();
   bt = vr * proj;
-  (void)first;
   solver = "eigh-pinv";
   return rank;
 }
