@@ -9,6 +9,10 @@
 #   ZLIB (zlib1g-dev)                 deflated entries of .npz archives
 #   PCRE2 (libpcre2-dev)              Unicode regex of the GPT-2 tokenizer (found with pkg-config)
 #   Catch2 v2 (catch2)                tests
+#   LibTorch (libtorch-dev)           model/: GPT-2 forward pass on CPU (a CUDA build uses PyPI
+#                                     torch's LibTorch instead: scripts/build-cuda)
+#   oneDNN (libdnnl-dev)              dnnl_sgemm for float32 CPU matrix products in model/
+#   xxHash (libxxhash-dev)            content hashes of inputs (capture's cache keys)
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(OpenMP REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
@@ -19,6 +23,15 @@ find_package(tomlplusplus REQUIRED)
 # Debian's PCRE2 ships no CMake config, only a pkg-config file.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+
+# LibTorch: Debian's CPU build by default; CMAKE_PREFIX_PATH=$(python -c 'import torch;
+# print(torch.utils.cmake_prefix_path)') selects PyPI's (CUDA) build, see scripts/build-cuda.
+find_package(Torch REQUIRED)
+# oneDNN's sgemm is ~1.7x faster than the OpenBLAS 0.3.21 behind Debian's LibTorch on AVX-512
+# (measured 247 vs 148 GFLOP/s on 2 cores); without it model/ falls back to torch::addmm.
+find_path(ACTLENS_DNNL_INCLUDE dnnl.h)
+find_library(ACTLENS_DNNL_LIBRARY dnnl)
 
 # BLAS/LAPACK: prefer Debian's OpenMP build of OpenBLAS (libopenblas-openmp-dev). It shares the
 # OpenMP thread pool with our own parallel loops; the default pthreads build spins its threads in

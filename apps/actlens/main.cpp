@@ -1,9 +1,15 @@
 // actlens: observational interpretability analyses from the command line.
 // main() owns error reporting: every failure becomes one line on stderr and an exit code
 // (0 ok, 1 data/runtime error, 2 usage error); nothing escapes as an abort or a trace.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -16,6 +22,11 @@
 #include "blas_setup.hpp"
 #include "cli_common.hpp"
 #include "commands/commands.hpp"
+#ifdef ACTLENS_WITH_MODEL
+#include <c10/util/Exception.h>
+
+#include "torch_commands.hpp"
+#endif
 
 namespace {
 
@@ -31,10 +42,52 @@ int fail(const std::string& cmd, const std::string& msg, int code) {
   return code;
 }
 
+#ifndef ACTLENS_WITH_MODEL
+// Commands that run a model live in actlens-torch (it links LibTorch; see CMakeLists.txt).
+const std::set<std::string>& torch_commands() {
+  static const std::set<std::string> names = {"capture"};
+  return names;
+}
+
+// `actlens capture ...` -> exec `actlens-torch capture ...` from the same folder (the
+// OPENBLAS_CORETYPE choice is already in the environment, so it does not re-exec again).
+void dispatch_to_torch_binary(int argc, char** argv) {
+  std::string command;
+  for (int i = 1; i < argc && command.empty(); ++i)
+    if (argv[i][0] != '-') command = argv[i];  // global flags (-v, -q) take no values
+  if (!torch_commands().count(command)) return;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const auto sibling = self.parent_path() / "actlens-torch";
+  if (ec || !std::filesystem::exists(sibling)) {
+    std::fprintf(stderr,
+                 "actlens %s: error: this command runs a model and needs actlens-torch (LibTorch) "
+                 "next to actlens, at %s; build it with scripts/build\n",
+                 command.c_str(), sibling.c_str());
+    std::exit(1);
+  }
+  ::execv(sibling.c_str(), argv);
+  std::fprintf(stderr, "actlens %s: error: cannot run %s: %s\n", command.c_str(), sibling.c_str(),
+               std::strerror(errno));
+  std::exit(1);
+}
+
+// Listed in `actlens --help`; never parsed here (dispatch_to_torch_binary execs first).
+actlens::cli::Runner register_torch_stub(CLI::App& app) {
+  app.add_subcommand("capture",
+                     "Run a Hugging Face GPT-2 model on texts and save activations at "
+                     "TransformerLens hook points (runs actlens-torch)");
+  return [] { return 0; };
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
   actlens::cli::ensure_blas_kernels(argv);
+#ifndef ACTLENS_WITH_MODEL
+  dispatch_to_torch_binary(argc, argv);
+#endif
   actlens::cli::set_command_line(argc, argv);
   CLI::App app{"actlens: activation analyses for mechanistic interpretability (LDA, ...)"};
   app.set_version_flag("--version", std::string(ACTLENS_VERSION));
@@ -53,6 +106,12 @@ int main(int argc, char** argv) {
       if (std::find(before.begin(), before.end(), sub) == before.end()) runners[sub] = runner;
   };
   add(actlens::cli::register_lda);
+#ifdef ACTLENS_WITH_MODEL
+  add(actlens::cli::register_capture);
+#else
+  add(register_torch_stub);
+#endif
+  add(actlens::cli::register_corpus);
   add(actlens::cli::register_compare);
 
   std::string cmd;
@@ -92,6 +151,10 @@ int main(int argc, char** argv) {
       return fail(cmd, e.what(), 2);
     } catch (const actlens::Error& e) {
       return fail(cmd, e.what(), 1);
+#ifdef ACTLENS_WITH_MODEL
+    } catch (const c10::Error& e) {  // LibTorch's own errors: the message, not its backtrace
+      return fail(cmd, std::string("LibTorch: ") + e.what_without_backtrace(), 1);
+#endif
     } catch (const std::bad_alloc&) {
       return fail(cmd, "out of memory; select fewer layers or use a smaller input", 1);
     } catch (const std::exception& e) {

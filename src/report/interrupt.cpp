@@ -1,6 +1,10 @@
 #include "actlens/report/interrupt.hpp"
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <thread>
 
 namespace actlens::report {
 namespace {
@@ -16,8 +20,25 @@ extern "C" void on_signal(int sig) {
 }  // namespace
 
 void install_interrupt_handlers() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  // The handler must not run on a compute thread: it would borrow that thread's stack below the
+  // stack pointer, where JIT-compiled kernels (oneDNN's GEMMs) may keep data (seen as heap
+  // corruption after Ctrl-C during a GPT-2 forward pass). So the signals are blocked in this
+  // thread, hence in every thread it starts later (OpenMP/LibTorch workers inherit the mask), and
+  // a small watcher thread, the only one with them unblocked, takes them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    for (;;) ::pause();
+  }).detach();
 }
 
 bool interrupted() {

@@ -25,9 +25,11 @@ RunInfo::RunInfo(std::string command, std::vector<std::string> argv, std::string
 }
 
 void RunInfo::add_input(const std::string& role, const std::filesystem::path& path,
-                        const std::string& description, std::uint64_t bytes) {
+                        const std::string& description, std::uint64_t bytes,
+                        const std::string& content_hash) {
   j_["inputs"].push_back(
       {{"role", role}, {"path", path.string()}, {"description", description}, {"bytes", bytes}});
+  if (!content_hash.empty()) j_["inputs"].back()["xxh3_64"] = content_hash;
 }
 
 void RunInfo::start(const std::string& phase) {

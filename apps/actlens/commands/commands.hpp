@@ -11,5 +11,6 @@ using Runner = std::function<int()>;
 
 Runner register_lda(CLI::App& app);
 Runner register_compare(CLI::App& app);
+Runner register_corpus(CLI::App& app);
 
 }  // namespace actlens::cli

@@ -17,7 +17,8 @@ class RunInfo {
   RunInfo(std::string command, std::vector<std::string> argv, std::string version);
 
   void add_input(const std::string& role, const std::filesystem::path& path,
-                 const std::string& description, std::uint64_t bytes);
+                 const std::string& description, std::uint64_t bytes,
+                 const std::string& content_hash = "");
   nlohmann::json& options() { return j_["options"]; }
   nlohmann::json& summary() { return j_["summary"]; }
   // Starts/ends a named phase; durations in seconds land in "timings".

@@ -1,0 +1,10 @@
+#pragma once
+// Subcommands that run a model with LibTorch; only actlens-torch has them (commands.hpp lists
+// the others, which both binaries have).
+#include "commands/commands.hpp"
+
+namespace actlens::cli {
+
+Runner register_capture(CLI::App& app);
+
+}  // namespace actlens::cli

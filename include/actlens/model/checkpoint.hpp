@@ -1,0 +1,30 @@
+#pragma once
+// The weights of a Hugging Face model folder as LibTorch tensors, read with actlens's own
+// readers: model.safetensors, pytorch_model.bin (torch.save zip, through the safe pickle reader:
+// nothing in it is executed), or a sharded checkpoint (*.index.json naming the shard of each
+// weight). Tensors keep the stored dtype and live on the CPU.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "actlens/io/array.hpp"
+
+namespace actlens::model {
+
+struct Checkpoint {
+  std::vector<std::filesystem::path> files;  // the weight files read
+  std::map<std::string, torch::Tensor> tensors;
+};
+
+// Looks for, in order: model.safetensors, model.safetensors.index.json, pytorch_model.bin,
+// pytorch_model.bin.index.json. Throws actlens::Error naming the folder when none is there (and
+// what was looked for) or naming the file when one is unreadable.
+Checkpoint load_hf_checkpoint(const std::filesystem::path& dir);
+
+// A CPU tensor holding a copy of `a` (same dtype and shape). Throws for dtypes LibTorch lacks.
+torch::Tensor to_tensor(const io::Array& a);
+
+}  // namespace actlens::model

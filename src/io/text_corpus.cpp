@@ -1,0 +1,150 @@
+#include "actlens/io/text_corpus.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "actlens/core/error.hpp"
+#include "actlens/io/csv.hpp"
+
+namespace actlens::io {
+namespace {
+
+std::string lower_extension(const std::filesystem::path& p) {
+  std::string e = p.extension().string();
+  for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return e;
+}
+
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot open the text file; check the path");
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+std::vector<TextRecord> read_csv_corpus(const std::filesystem::path& path,
+                                        const TextCorpusOptions& o) {
+  const CsvTable t = read_csv(path);
+  const int tc = t.column(o.text_column);
+  if (tc < 0)
+    throw Error(path.string() + ": no column '" + o.text_column +
+                "' in the header; name the text column with --text-column");
+  const int lc = t.column(o.label_column);
+  if (lc < 0 && o.label_required)
+    throw Error(path.string() + ": no column '" + o.label_column +
+                "' in the header; name the label column with --label-column");
+  std::vector<TextRecord> out;
+  out.reserve(t.rows.size());
+  for (const auto& row : t.rows)
+    out.push_back(
+        {row[static_cast<std::size_t>(tc)], lc >= 0 ? row[static_cast<std::size_t>(lc)] : ""});
+  return out;
+}
+
+std::vector<TextRecord> read_jsonl_corpus(const std::filesystem::path& path,
+                                          const TextCorpusOptions& o) {
+  std::vector<TextRecord> out;
+  const auto lines = read_lines(path);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
+    const std::string where = path.string() + " line " + std::to_string(i + 1);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(lines[i]);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(where + ": not valid JSON (" + e.what() + ")");
+    }
+    TextRecord r;
+    if (j.is_string()) {
+      r.text = j.get<std::string>();
+    } else if (j.is_object()) {
+      if (!j.contains(o.text_column) || !j[o.text_column].is_string())
+        throw Error(where + ": no string field '" + o.text_column +
+                    "'; name the text field with --text-column");
+      r.text = j[o.text_column].get<std::string>();
+      if (j.contains(o.label_column)) {
+        const auto& l = j[o.label_column];
+        r.label = l.is_string() ? l.get<std::string>() : l.dump();
+      } else if (o.label_required) {
+        throw Error(where + ": no field '" + o.label_column +
+                    "'; name the label field with --label-column");
+      }
+    } else {
+      throw Error(where + ": expected a JSON object or string");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_valid_utf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    const unsigned min_cp = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+    if (cp < min_cp || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::vector<TextRecord> read_text_corpus(const std::filesystem::path& path,
+                                         const TextCorpusOptions& options) {
+  if (!std::filesystem::exists(path)) throw Error(path.string() + ": no such file; check --input");
+  const std::string ext = lower_extension(path);
+  std::vector<TextRecord> out;
+  if (ext == ".csv") {
+    out = read_csv_corpus(path, options);
+  } else if (ext == ".jsonl" || ext == ".ndjson") {
+    out = read_jsonl_corpus(path, options);
+  } else if (ext == ".txt") {
+    if (options.label_required)
+      throw Error(path.string() + ": a .txt input has no labels; use .csv or .jsonl");
+    for (auto& line : read_lines(path))
+      if (line.find_first_not_of(" \t") != std::string::npos) out.push_back({std::move(line), ""});
+  } else {
+    throw Error(path.string() + ": unknown text input type '" + ext +
+                "'; expected .csv (label,text columns), .jsonl or .txt (one text per line)");
+  }
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (!is_valid_utf8(out[i].text) || !is_valid_utf8(out[i].label))
+      throw Error(path.string() + ": record " + std::to_string(i + 1) +
+                  " is not valid UTF-8; re-encode the file as UTF-8");
+  return out;
+}
+
+}  // namespace actlens::io

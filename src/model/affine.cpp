@@ -1,0 +1,51 @@
+#include "actlens/model/affine.hpp"
+
+#ifdef ACTLENS_HAVE_DNNL
+#include <dnnl.h>
+#endif
+
+#include "actlens/core/error.hpp"
+
+namespace actlens::model {
+
+bool affine_uses_onednn() {
+#ifdef ACTLENS_HAVE_DNNL
+  return true;
+#else
+  return false;
+#endif
+}
+
+torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  const std::int64_t in = w.size(0), out = w.size(1);
+  auto out_shape = x.sizes().vec();
+  out_shape.back() = out;
+#ifdef ACTLENS_HAVE_DNNL
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+      w.scalar_type() == torch::kFloat32 && w.is_contiguous()) {
+    const torch::Tensor x2 = x.reshape({-1, in}).contiguous();
+    const std::int64_t rows = x2.size(0);
+    torch::Tensor y;
+    float beta = 0.f;
+    if (b.defined()) {
+      // Start from the bias in every row and let the product accumulate onto it (beta = 1).
+      y = b.reshape({1, out}).expand({rows, out}).contiguous();
+      beta = 1.f;
+    } else {
+      y = torch::empty({rows, out}, x.options());
+    }
+    if (rows > 0) {
+      const dnnl_status_t st = dnnl_sgemm('N', 'N', rows, out, in, 1.f, x2.data_ptr<float>(), in,
+                                          w.data_ptr<float>(), out, beta, y.data_ptr<float>(), out);
+      if (st != dnnl_success)
+        throw Error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ")");
+    }
+    return y.view(out_shape);
+  }
+#endif
+  const torch::Tensor x2 = x.reshape({-1, in});
+  torch::Tensor y = b.defined() ? torch::addmm(b, x2, w) : torch::mm(x2, w);
+  return y.view(out_shape);
+}
+
+}  // namespace actlens::model

@@ -1,0 +1,115 @@
+#include "actlens/model/checkpoint.hpp"
+
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "actlens/core/error.hpp"
+#include "actlens/io/safetensors.hpp"
+#include "actlens/io/torch_file.hpp"
+
+namespace actlens::model {
+namespace fs = std::filesystem;
+namespace {
+
+torch::ScalarType scalar_type(io::DType t) {
+  switch (t) {
+    case io::DType::F64:
+      return torch::kFloat64;
+    case io::DType::F32:
+      return torch::kFloat32;
+    case io::DType::F16:
+      return torch::kFloat16;
+    case io::DType::BF16:
+      return torch::kBFloat16;
+    case io::DType::I64:
+      return torch::kInt64;
+    case io::DType::I32:
+      return torch::kInt32;
+    case io::DType::I16:
+      return torch::kInt16;
+    case io::DType::I8:
+      return torch::kInt8;
+    case io::DType::U8:
+      return torch::kUInt8;
+    case io::DType::Bool:
+      return torch::kBool;
+  }
+  throw Error("unsupported dtype");
+}
+
+void read_safetensors(const fs::path& file, Checkpoint& ck) {
+  const auto st = io::SafetensorsFile::open(file);
+  for (const auto& key : st.keys()) ck.tensors[key] = to_tensor(st.read(key));
+  ck.files.push_back(file);
+}
+
+void read_torch_bin(const fs::path& file, Checkpoint& ck) {
+  const auto tf = io::TorchFile::open(file);
+  const auto& root = tf.root();
+  if (!root || !root->is<io::pickle::Dict>())
+    throw Error(file.string() + ": expected a state dict (name -> tensor), found " +
+                (root ? root->type_name() : std::string("nothing")));
+  for (const auto& [k, v] : root->as<io::pickle::Dict>().items) {
+    if (!k || !k->is<std::string>()) continue;
+    const auto& name = k->as<std::string>();
+    if (!v || !v->is<io::pickle::Tensor>()) continue;  // e.g. _metadata entries
+    ck.tensors[name] = to_tensor(tf.read(v->as<io::pickle::Tensor>()));
+  }
+  ck.files.push_back(file);
+}
+
+void read_index(const fs::path& index, Checkpoint& ck, bool safetensors) {
+  std::ifstream in(index);
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(index.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.contains("weight_map") || !j["weight_map"].is_object())
+    throw Error(index.string() + ": no \"weight_map\" object; is this a sharded checkpoint index?");
+  std::set<std::string> shards;
+  for (const auto& [name, shard] : j["weight_map"].items())
+    if (shard.is_string()) shards.insert(shard.get<std::string>());
+  for (const auto& shard : shards) {
+    const fs::path p = index.parent_path() / shard;
+    if (!fs::exists(p))
+      throw Error(p.string() + ": shard named by " + index.filename().string() + " is missing");
+    safetensors ? read_safetensors(p, ck) : read_torch_bin(p, ck);
+  }
+}
+
+}  // namespace
+
+torch::Tensor to_tensor(const io::Array& a) {
+  torch::Tensor t = torch::empty(a.shape, torch::TensorOptions().dtype(scalar_type(a.dtype)));
+  if (!a.data.empty()) std::memcpy(t.data_ptr(), a.data.data(), a.data.size());
+  return t;
+}
+
+Checkpoint load_hf_checkpoint(const fs::path& dir) {
+  if (!fs::is_directory(dir))
+    throw Error(dir.string() +
+                ": not a folder; --model takes a Hugging Face model folder "
+                "(config.json + model.safetensors or pytorch_model.bin)");
+  Checkpoint ck;
+  if (fs::exists(dir / "model.safetensors")) {
+    read_safetensors(dir / "model.safetensors", ck);
+  } else if (fs::exists(dir / "model.safetensors.index.json")) {
+    read_index(dir / "model.safetensors.index.json", ck, true);
+  } else if (fs::exists(dir / "pytorch_model.bin")) {
+    read_torch_bin(dir / "pytorch_model.bin", ck);
+  } else if (fs::exists(dir / "pytorch_model.bin.index.json")) {
+    read_index(dir / "pytorch_model.bin.index.json", ck, false);
+  } else {
+    throw Error(dir.string() +
+                ": no weights (looked for model.safetensors, model.safetensors.index.json, "
+                "pytorch_model.bin, pytorch_model.bin.index.json)");
+  }
+  return ck;
+}
+
+}  // namespace actlens::model

@@ -1,0 +1,324 @@
+#include "actlens/model/gpt2.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "actlens/core/error.hpp"
+#include "actlens/model/affine.hpp"
+#include "actlens/model/checkpoint.hpp"
+
+namespace actlens::model {
+namespace fs = std::filesystem;
+namespace {
+
+std::string shape_str(c10::IntArrayRef s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+std::int64_t get_int(const nlohmann::json& j, const std::vector<std::string>& keys,
+                     const std::string& what, std::int64_t fallback, bool required) {
+  for (const auto& k : keys) {
+    if (!j.contains(k) || j[k].is_null()) continue;
+    if (!j[k].is_number_integer() || j[k].get<std::int64_t>() < 0)
+      throw Error(what + ": \"" + k + "\" must be a non-negative integer");
+    return j[k].get<std::int64_t>();
+  }
+  if (required) throw Error(what + ": missing \"" + keys.front() + "\"");
+  return fallback;
+}
+
+// Takes a weight out of the checkpoint, checks its shape, moves it to the model's dtype/device.
+class WeightTaker {
+ public:
+  WeightTaker(Checkpoint& ck, std::string file, const Gpt2LoadOptions& o)
+      : ck_(ck), file_(std::move(file)), o_(o) {}
+
+  torch::Tensor take(const std::string& name, std::vector<std::int64_t> shape) {
+    auto it = ck_.tensors.find(name);
+    if (it == ck_.tensors.end()) it = ck_.tensors.find("transformer." + name);
+    if (it == ck_.tensors.end())
+      throw Error(file_ + ": missing weight '" + name + "' (expected shape " + shape_str(shape) +
+                  " from config.json)");
+    torch::Tensor t = std::move(it->second);
+    ck_.tensors.erase(it);
+    if (!t.sizes().equals(shape))
+      throw Error(file_ + ": weight '" + name + "' has shape " + shape_str(t.sizes()) +
+                  " but config.json implies " + shape_str(shape));
+    if (!t.is_floating_point())
+      throw Error(file_ + ": weight '" + name + "' is not a floating-point tensor");
+    if (!torch::isfinite(t).all().item<bool>())
+      throw Error(file_ + ": weight '" + name + "' holds NaN or Inf; the checkpoint is corrupt");
+    return t.to(o_.device, o_.dtype).contiguous();
+  }
+
+ private:
+  Checkpoint& ck_;
+  std::string file_;
+  const Gpt2LoadOptions& o_;
+};
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                         double eps) {
+  return torch::layer_norm(x, {x.size(-1)}, w, b, eps);
+}
+
+}  // namespace
+
+Gpt2Config Gpt2Config::from_json(const nlohmann::json& j, const std::string& what) {
+  if (!j.is_object()) throw Error(what + ": expected a JSON object");
+  Gpt2Config c;
+  if (j.contains("model_type") && j["model_type"].is_string()) {
+    c.model_type = j["model_type"].get<std::string>();
+    if (c.model_type != "gpt2")
+      throw Error(what + ": model_type is \"" + c.model_type +
+                  "\"; actlens capture runs GPT-2 models (model_type \"gpt2\")");
+  }
+  c.n_layer = get_int(j, {"n_layer", "num_hidden_layers"}, what, 0, true);
+  c.n_embd = get_int(j, {"n_embd", "hidden_size"}, what, 0, true);
+  c.n_head = get_int(j, {"n_head", "num_attention_heads"}, what, 0, true);
+  c.n_positions = get_int(j, {"n_positions", "max_position_embeddings"}, what, 1024, false);
+  c.vocab_size = get_int(j, {"vocab_size"}, what, 50257, false);
+  c.n_inner = get_int(j, {"n_inner"}, what, 0, false);
+  if (j.contains("layer_norm_epsilon") && j["layer_norm_epsilon"].is_number())
+    c.layer_norm_epsilon = j["layer_norm_epsilon"].get<double>();
+  if (j.contains("activation_function") && j["activation_function"].is_string())
+    c.activation_function = j["activation_function"].get<std::string>();
+  if (j.contains("scale_attn_weights") && j["scale_attn_weights"].is_boolean())
+    c.scale_attn_weights = j["scale_attn_weights"].get<bool>();
+  if (j.contains("scale_attn_by_inverse_layer_idx") &&
+      j["scale_attn_by_inverse_layer_idx"].is_boolean())
+    c.scale_attn_by_inverse_layer_idx = j["scale_attn_by_inverse_layer_idx"].get<bool>();
+  if (c.n_layer < 1 || c.n_embd < 1 || c.n_head < 1 || c.n_positions < 1 || c.vocab_size < 1)
+    throw Error(what + ": n_layer, n_embd, n_head, n_positions and vocab_size must be >= 1");
+  if (c.n_embd % c.n_head != 0)
+    throw Error(what + ": n_embd (" + std::to_string(c.n_embd) + ") is not divisible by n_head (" +
+                std::to_string(c.n_head) + ")");
+  static const std::vector<std::string> acts = {
+      "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "relu", "silu", "swish"};
+  if (std::find(acts.begin(), acts.end(), c.activation_function) == acts.end())
+    throw Error(what + ": activation_function \"" + c.activation_function +
+                "\" is not implemented (gelu_new, gelu_pytorch_tanh, gelu_fast, gelu, relu, silu)");
+  return c;
+}
+
+nlohmann::json Gpt2Config::to_json() const {
+  return {{"model_type", model_type},
+          {"n_layer", n_layer},
+          {"n_embd", n_embd},
+          {"n_head", n_head},
+          {"n_positions", n_positions},
+          {"vocab_size", vocab_size},
+          {"d_mlp", d_mlp()},
+          {"layer_norm_epsilon", layer_norm_epsilon},
+          {"activation_function", activation_function}};
+}
+
+Gpt2Model Gpt2Model::load(const fs::path& dir, const Gpt2LoadOptions& options) {
+  const fs::path cfg_path = dir / "config.json";
+  if (!fs::is_directory(dir))
+    throw Error(dir.string() +
+                ": not a folder; --model takes a Hugging Face GPT-2 folder "
+                "(config.json + model.safetensors or pytorch_model.bin)");
+  std::ifstream in(cfg_path);
+  if (!in) throw Error(cfg_path.string() + ": missing; a Hugging Face model folder has one");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cfg_path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  Gpt2Model m;
+  m.cfg_ = Gpt2Config::from_json(j, cfg_path.string());
+  m.opts_ = options;
+  const auto& c = m.cfg_;
+  const std::int64_t d = c.n_embd, f = c.d_mlp();
+
+  torch::InferenceMode guard;
+  Checkpoint ck = load_hf_checkpoint(dir);
+  std::string file = ck.files.size() == 1 ? ck.files.front().string() : dir.string();
+  WeightTaker w(ck, file, m.opts_);
+  m.wte_ = w.take("wte.weight", {c.vocab_size, d});
+  m.wpe_ = w.take("wpe.weight", {c.n_positions, d});
+  for (std::int64_t l = 0; l < c.n_layer; ++l) {
+    const std::string p = "h." + std::to_string(l) + ".";
+    Block b;
+    b.ln_1 = {w.take(p + "ln_1.weight", {d}), w.take(p + "ln_1.bias", {d})};
+    b.c_attn_w = w.take(p + "attn.c_attn.weight", {d, 3 * d});
+    b.c_attn_b = w.take(p + "attn.c_attn.bias", {3 * d});
+    b.attn_proj_w = w.take(p + "attn.c_proj.weight", {d, d});
+    b.attn_proj_b = w.take(p + "attn.c_proj.bias", {d});
+    b.ln_2 = {w.take(p + "ln_2.weight", {d}), w.take(p + "ln_2.bias", {d})};
+    b.c_fc_w = w.take(p + "mlp.c_fc.weight", {d, f});
+    b.c_fc_b = w.take(p + "mlp.c_fc.bias", {f});
+    b.mlp_proj_w = w.take(p + "mlp.c_proj.weight", {f, d});
+    b.mlp_proj_b = w.take(p + "mlp.c_proj.bias", {d});
+    for (const auto& s : block_hook_suffixes())
+      b.hook.push_back("blocks." + std::to_string(l) + "." + s);
+    m.blocks_.push_back(std::move(b));
+  }
+  m.ln_f_ = {w.take("ln_f.weight", {d}), w.take("ln_f.bias", {d})};
+  return m;
+}
+
+torch::Tensor Gpt2Model::activation(const torch::Tensor& x) const {
+  const auto& a = cfg_.activation_function;
+  if (a == "gelu_new" || a == "gelu_pytorch_tanh" || a == "gelu_fast")
+    return torch::gelu(x, "tanh");
+  if (a == "gelu") return torch::gelu(x);
+  if (a == "relu") return torch::relu(x);
+  return torch::silu(x);  // "silu" / "swish"
+}
+
+torch::Tensor Gpt2Model::block_forward(const Block& blk, int layer, torch::Tensor x,
+                                       const torch::Tensor& attn_bias, const Hooks& hooks) const {
+  const std::int64_t B = x.size(0), T = x.size(1), d = cfg_.n_embd, H = cfg_.n_head;
+  const std::int64_t dh = cfg_.d_head();
+  auto hook = [&](int i, torch::Tensor t) {
+    return hooks.active(blk.hook[static_cast<std::size_t>(i)])
+               ? hooks(blk.hook[static_cast<std::size_t>(i)], std::move(t))
+               : t;
+  };
+  x = hook(0, std::move(x));  // hook_resid_pre [B, T, d]
+
+  // ---- attention ----
+  const torch::Tensor h = layer_norm(x, blk.ln_1.w, blk.ln_1.b, cfg_.layer_norm_epsilon);
+  const torch::Tensor qkv = affine(h, blk.c_attn_w, blk.c_attn_b);  // [B, T, 3d]
+  const auto parts = qkv.split(d, -1);
+  // [B, T, d] -> [B, H, T, dh]
+  const torch::Tensor q = parts[0].view({B, T, H, dh}).transpose(1, 2);
+  const torch::Tensor k = parts[1].view({B, T, H, dh}).transpose(1, 2);
+  const torch::Tensor v = parts[2].view({B, T, H, dh}).transpose(1, 2);
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, T]
+  if (cfg_.scale_attn_weights) scores.div_(std::sqrt(static_cast<double>(dh)));
+  if (cfg_.scale_attn_by_inverse_layer_idx) scores.div_(static_cast<double>(layer + 1));
+  scores.add_(attn_bias);  // causal + right-padding mask, [B, 1, T, T]
+  torch::Tensor pattern = torch::softmax(scores, -1);
+  pattern = hook(1, std::move(pattern));  // attn.hook_pattern [B, H, T, T]
+  // [B, H, T, dh] -> [B, T, H * dh]
+  const torch::Tensor z = torch::matmul(pattern, v).transpose(1, 2).reshape({B, T, d});
+  torch::Tensor attn_out = affine(z, blk.attn_proj_w, blk.attn_proj_b);
+  attn_out = hook(2, std::move(attn_out));          // hook_attn_out [B, T, d]
+  torch::Tensor resid_mid = hook(3, x + attn_out);  // hook_resid_mid [B, T, d]
+
+  // ---- MLP ----
+  const torch::Tensor h2 = layer_norm(resid_mid, blk.ln_2.w, blk.ln_2.b, cfg_.layer_norm_epsilon);
+  torch::Tensor pre = hook(4, affine(h2, blk.c_fc_w, blk.c_fc_b));  // mlp.hook_pre [B, T, d_mlp]
+  torch::Tensor post = hook(5, activation(pre));                    // mlp.hook_post
+  torch::Tensor mlp_out = hook(6, affine(post, blk.mlp_proj_w, blk.mlp_proj_b));  // [B, T, d]
+  return hook(7, resid_mid + mlp_out);  // hook_resid_post [B, T, d]
+}
+
+torch::Tensor Gpt2Model::forward(const torch::Tensor& input_ids,
+                                 const torch::Tensor& attention_mask, const Hooks& hooks,
+                                 int last_block) const {
+  if (input_ids.dim() != 2 || !attention_mask.sizes().equals(input_ids.sizes()))
+    throw Error("GPT-2 forward: input_ids and attention_mask must both be [batch, tokens]");
+  const std::int64_t B = input_ids.size(0), T = input_ids.size(1), d = cfg_.n_embd;
+  if (T > cfg_.n_positions)
+    throw Error("GPT-2 forward: " + std::to_string(T) +
+                " tokens exceed n_positions = " + std::to_string(cfg_.n_positions));
+  if (T == 0 || B == 0) throw Error("GPT-2 forward: empty batch");
+  const torch::Tensor ids = input_ids.to(opts_.device, torch::kInt64);
+  {
+    const auto lo = ids.min().item<std::int64_t>(), hi = ids.max().item<std::int64_t>();
+    if (lo < 0 || hi >= cfg_.vocab_size)
+      throw Error("GPT-2 forward: token id " + std::to_string(lo < 0 ? lo : hi) +
+                  " is outside the vocabulary [0, " + std::to_string(cfg_.vocab_size) +
+                  "); does the tokenizer belong to this model?");
+  }
+  const torch::Tensor mask = attention_mask.to(opts_.device).to(torch::kBool);
+
+  torch::Tensor embed = torch::embedding(wte_, ids);  // [B, T, d]
+  if (hooks.active("hook_embed")) embed = hooks("hook_embed", std::move(embed));
+  torch::Tensor pos = wpe_.slice(0, 0, T).unsqueeze(0).expand({B, T, d});  // positions 0..T-1
+  if (hooks.active("hook_pos_embed")) pos = hooks("hook_pos_embed", pos.contiguous());
+  torch::Tensor x = embed + pos;
+
+  // Additive attention bias [B, 1, T, T]: 0 where query i may see key j (j <= i and j is a
+  // token), the dtype's lowest value elsewhere (as Hugging Face; -inf could give NaN rows).
+  const torch::Tensor causal =
+      torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(opts_.device)).tril();
+  const torch::Tensor allowed = causal.view({1, 1, T, T}).logical_and(mask.view({B, 1, 1, T}));
+  const float lowest = opts_.dtype == torch::kFloat16
+                           ? static_cast<float>(std::numeric_limits<c10::Half>::lowest())
+                       : opts_.dtype == torch::kBFloat16
+                           ? static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest())
+                           : std::numeric_limits<float>::lowest();
+  const torch::Tensor attn_bias =
+      torch::zeros({B, 1, T, T}, torch::TensorOptions().dtype(opts_.dtype).device(opts_.device))
+          .masked_fill(allowed.logical_not(), lowest);
+
+  const int n = static_cast<int>(cfg_.n_layer);
+  const int last = last_block < 0 || last_block >= n ? n - 1 : last_block;
+  for (int l = 0; l <= last; ++l)
+    x = block_forward(blocks_[static_cast<std::size_t>(l)], l, std::move(x), attn_bias, hooks);
+  if (last < n - 1) return x;
+
+  // Final LayerNorm; TransformerLens's ln_final.hook_normalized is before its weight and bias.
+  if (hooks.active("ln_final.hook_normalized")) {
+    torch::Tensor normalized = torch::layer_norm(x, {d}, {}, {}, cfg_.layer_norm_epsilon);
+    normalized = hooks("ln_final.hook_normalized", std::move(normalized));
+    x = normalized * ln_f_.w + ln_f_.b;
+  } else {
+    x = layer_norm(x, ln_f_.w, ln_f_.b, cfg_.layer_norm_epsilon);
+  }
+  if (hooks.active("hook_final")) x = hooks("hook_final", std::move(x));
+  return x;
+}
+
+torch::ScalarType parse_dtype(const std::string& s) {
+  if (s == "float32" || s == "fp32") return torch::kFloat32;
+  if (s == "bfloat16" || s == "bf16") return torch::kBFloat16;
+  if (s == "float16" || s == "fp16" || s == "half") return torch::kFloat16;
+  throw UsageError("--dtype: '" + s + "' is not one of float32, bfloat16, float16");
+}
+
+std::string dtype_name(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat32:
+      return "float32";
+    case torch::kBFloat16:
+      return "bfloat16";
+    case torch::kFloat16:
+      return "float16";
+    default:
+      return c10::toString(t);
+  }
+}
+
+bool built_with_cuda() {
+#ifdef ACTLENS_TORCH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+torch::Device parse_device(const std::string& s) {
+  if (s == "cpu") return torch::kCPU;
+  if (s.rfind("cuda", 0) != 0) throw UsageError("--device: '" + s + "' is not cpu, cuda or cuda:N");
+  int index = 0;
+  if (s.size() > 4) {
+    if (s[4] != ':' || s.size() == 5 || s.find_first_not_of("0123456789", 5) != std::string::npos)
+      throw UsageError("--device: '" + s + "' is not cpu, cuda or cuda:N");
+    index = std::stoi(s.substr(5));
+  }
+  if (!built_with_cuda())
+    throw Error("--device " + s +
+                ": this actlens was built against a CPU-only LibTorch; build the CUDA version "
+                "with scripts/build-cuda, or use --device cpu");
+  const auto count = static_cast<int>(torch::cuda::device_count());
+  if (count == 0)
+    throw Error("--device " + s +
+                ": no CUDA GPU is visible (check nvidia-smi and "
+                "CUDA_VISIBLE_DEVICES), or use --device cpu");
+  if (index >= count)
+    throw Error("--device " + s + ": only " + std::to_string(count) + " CUDA device(s) visible");
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(index)};
+}
+
+}  // namespace actlens::model

@@ -1,0 +1,39 @@
+# CLI tests of `actlens capture` on the bundled tiny GPT-2 folders (tests/data/models, made by
+# tests/reference/make_gpt2_fixtures.py); numbers are checked by tests/reference/
+# test_capture_reference.cpp, these check files, exit codes, messages and the cache.
+set(MODELS ${CMAKE_CURRENT_SOURCE_DIR}/data/models)
+set(CAPDATA ${CMAKE_CURRENT_SOURCE_DIR}/data/capture)
+set(CO ${WORK}/capture)
+
+# --- what works
+actlens_cli_test(capture_tiny 0 "wrote 3 hook file" ${CO}/tiny -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --hooks blocks.*.hook_resid_post,hook_final --out ${CO}/tiny)
+actlens_cli_test(capture_npy_all 0 "wrote 1 hook file" ${CO}/npy -- capture --model ${MODELS}/tiny-bin --input ${CAPDATA}/texts.csv --hooks blocks.1.mlp.hook_pre --aggregate all --format npy --out ${CO}/npy)
+actlens_cli_test(capture_token 0 "wrote 2 hook file" ${CO}/token -- capture --model ${MODELS}/wide --input ${CAPDATA}/texts.csv --hooks blocks.0.mlp.hook_pre,blocks.0.attn.hook_pattern --aggregate token:him,her --batch-size 3 --out ${CO}/token)
+actlens_cli_test(capture_truncate 0 "wrote 1 hook file" ${CO}/trunc -- capture --model ${MODELS}/tiny --input ${CAPDATA}/long.txt --hooks hook_final --out ${CO}/trunc)
+actlens_cli_test(capture_bf16 0 "wrote 1 hook file" ${CO}/bf16 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --hooks hook_final --dtype bfloat16 --out ${CO}/bf16)
+add_test(NAME cli.capture_truncate_warns
+         COMMAND sh -c "\"$<TARGET_FILE:actlens>\" capture --model ${MODELS}/tiny --input ${CAPDATA}/long.txt --hooks hook_final --out ${CO}/trunc_warn 2>&1 | grep -q '1 text(s) longer than 32 tokens were cut'")
+add_test(NAME cli.capture_cache COMMAND ${CLI_DIR}/capture_cache.sh ${MODELS}/wide ${CAPDATA}/texts.csv ${CO}/cache)
+set_tests_properties(cli.capture_cache PROPERTIES ENVIRONMENT "ACTLENS=$<TARGET_FILE:actlens>")
+
+# --- bad input: one line, exit 1 (data) or 2 (usage), nothing written
+actlens_cli_test(capture_unknown_hook 2 "matches no hook point.*valid names: hook_embed" ${CO}/e1 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --hooks blocks.*.resid_post --out ${CO}/e1)
+actlens_cli_test(capture_layer_range 1 "out of range|valid" ${CO}/e2 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --layers 5 --out ${CO}/e2)
+actlens_cli_test(capture_missing_model 1 "not a folder" ${CO}/e3 -- capture --model ${WORK}/no-such-model --input ${CAPDATA}/texts.csv --out ${CO}/e3)
+actlens_cli_test(capture_missing_input 1 "no such file" ${CO}/e4 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/nope.csv --out ${CO}/e4)
+actlens_cli_test(capture_empty_input 1 "holds no texts" ${CO}/e5 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/empty.csv --out ${CO}/e5)
+actlens_cli_test(capture_unmatched 1 "contain none of the words.*--skip-unmatched" ${CO}/e6 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --aggregate token:zebra --out ${CO}/e6)
+actlens_cli_test(capture_cuda_on_cpu_build 1 "CPU-only LibTorch|no CUDA GPU" ${CO}/e7 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --device cuda --out ${CO}/e7)
+actlens_cli_test(capture_bad_aggregate 2 "not one of final, mean" ${CO}/e8 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --aggregate median --out ${CO}/e8)
+actlens_cli_test(capture_max_length 2 "must be 1..32" ${CO}/e9 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --max-length 64 --out ${CO}/e9)
+actlens_cli_test(capture_truncated_weights 1 "model.safetensors" ${CO}/e10 -- capture --model ${WORK}/broken_models/truncated --input ${CAPDATA}/texts.csv --out ${CO}/e10)
+actlens_cli_test(capture_no_weights 1 "no weights" ${CO}/e11 -- capture --model ${WORK}/broken_models/no_weights --input ${CAPDATA}/texts.csv --out ${CO}/e11)
+actlens_cli_test(capture_fp16_cpu 2 "float16 needs --device cuda" ${CO}/e12 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --dtype float16 --out ${CO}/e12)
+
+add_test(NAME cli.capture_setup
+         COMMAND sh -c "rm -rf ${CO} ${WORK}/broken_models && mkdir -p ${WORK}/broken_models/truncated ${WORK}/broken_models/no_weights && cp ${MODELS}/tiny/*.json ${MODELS}/tiny/merges.txt ${WORK}/broken_models/truncated/ && cp ${MODELS}/tiny/*.json ${MODELS}/tiny/merges.txt ${WORK}/broken_models/no_weights/ && head -c 20000 ${MODELS}/tiny/model.safetensors > ${WORK}/broken_models/truncated/model.safetensors")
+set_tests_properties(cli.capture_setup PROPERTIES FIXTURES_SETUP capture_models)
+get_property(_capture_tests DIRECTORY PROPERTY TESTS)
+list(FILTER _capture_tests INCLUDE REGEX "^cli\\.capture_")
+list(REMOVE_ITEM _capture_tests cli.capture_setup)
+set_tests_properties(${_capture_tests} PROPERTIES FIXTURES_REQUIRED "cli_data;capture_models")

@@ -1,0 +1,142 @@
+// actlens's GPT-2 forward pass and capture aggregations against Hugging Face transformers:
+// fixtures from tests/reference/make_gpt2_fixtures.py (random-weight GPT-2 folders saved with
+// save_pretrained, activations read with PyTorch hooks on GPT2Model, aggregated in numpy/torch).
+// Tolerance: max-abs 1e-4 in float32 per hook (the bound); batch sizes 1, 3 and 8 agree
+// with each other to 1e-5.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "actlens/io/csv.hpp"
+#include "actlens/io/gpt2_tokenizer.hpp"
+#include "actlens/io/npy.hpp"
+#include "actlens/io/text_corpus.hpp"
+#include "actlens/model/capture.hpp"
+#include "actlens/model/gpt2.hpp"
+
+// Catch2 last: LibTorch's headers (glog) define CHECK too, and Catch's must win.
+#include "../unit/test_paths.hpp"
+
+using namespace actlens;
+using actlens::test::data_dir;
+using actlens::test::reference_dir;
+
+namespace {
+
+struct Fixture {
+  nlohmann::json meta;
+  std::vector<model::CaptureText> texts;
+  io::Gpt2Tokenizer tokenizer;
+};
+
+Fixture load_fixture(const std::string& ref_model, const std::string& model_dir,
+                     const model::Aggregation& agg) {
+  const auto meta = test::read_json(reference_dir() / "capture" / ref_model / "meta.json");
+  auto tok = io::Gpt2Tokenizer::from_folder(data_dir() / "models" / model_dir);
+  const auto records = io::read_text_corpus(data_dir() / "capture" / "texts.csv");
+  const auto cands = agg.kind == model::Aggregation::Kind::Token
+                         ? model::word_token_sequences(tok, agg.words)
+                         : std::vector<std::vector<std::int32_t>>{};
+  std::vector<model::CaptureText> texts;
+  for (const auto& r : records) {
+    model::CaptureText t;
+    t.ids = tok.encode(r.text);
+    if (!cands.empty()) t.match = model::find_first_match(t.ids, cands);
+    texts.push_back(std::move(t));
+  }
+  return {meta, std::move(texts), tok};
+}
+
+std::string npz_name(const model::Aggregation& a) {
+  return a.kind == model::Aggregation::Kind::Token ? "token_him_her" : a.spec();
+}
+
+double max_abs(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
+  return m;
+}
+
+void check_model(const std::string& ref_model, const std::string& model_dir) {
+  const auto m = model::Gpt2Model::load(data_dir() / "models" / model_dir);
+  const auto& cfg = m.config();
+  for (const char* spec : {"final", "mean", "max", "sum", "all", "token:him,her"}) {
+    const auto agg = model::Aggregation::parse(spec);
+    const Fixture fx = load_fixture(ref_model, model_dir, agg);
+    INFO(model_dir << " --aggregate " << spec);
+    // Our tokenizer gives Hugging Face's ids, and the same token matches.
+    for (std::size_t i = 0; i < fx.texts.size(); ++i) {
+      CHECK(fx.texts[i].ids == fx.meta["ids"][i].get<std::vector<std::int32_t>>());
+      if (agg.kind == model::Aggregation::Kind::Token) {
+        CHECK(fx.texts[i].match.begin == fx.meta["token_match"][i][0].get<std::int64_t>());
+        CHECK(fx.texts[i].match.length == fx.meta["token_match"][i][1].get<std::int64_t>());
+      }
+    }
+    const auto hooks = model::all_hook_names(static_cast<int>(cfg.n_layer));
+    REQUIRE(hooks == fx.meta["hooks"].get<std::vector<std::string>>());
+    const auto want =
+        io::read_npz(reference_dir() / "capture" / ref_model / (npz_name(agg) + ".npz"));
+
+    std::map<std::string, model::HookOutput> first;
+    for (std::int64_t bs : {1, 3, 8}) {
+      INFO("batch size " << bs);
+      model::CaptureOptions opt;
+      opt.batch_size = bs;
+      opt.pad_id = fx.tokenizer.eos_id();
+      torch::InferenceMode guard;
+      auto got = model::capture(m, fx.texts, hooks, agg, opt);
+      for (const auto& h : hooks) {
+        INFO("hook " << h);
+        const auto& o = got.at(h);
+        const io::Array& w = want.at(h);
+        std::vector<std::int64_t> shape = {o.rows};
+        shape.insert(shape.end(), o.row_shape.begin(), o.row_shape.end());
+        REQUIRE(shape == w.shape);
+        const auto wd = io::to_double_vector(w);
+        const std::vector<float> wf(wd.begin(), wd.end());
+        CHECK(max_abs(o.data, wf) < 1e-4);
+        if (agg.kind == model::Aggregation::Kind::All) {
+          const auto off = io::to_double_vector(want.at("offsets"));
+          CHECK(std::vector<std::int64_t>(off.begin(), off.end()) == o.offsets);
+        }
+        if (bs == 1) {
+          first[h] = o;
+        } else {
+          CHECK(max_abs(o.data, first.at(h).data) < 1e-5);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("GPT-2 capture equals transformers on every hook and aggregation (tiny, safetensors)",
+          "[model][reference]") {
+  check_model("tiny", "tiny");
+}
+
+TEST_CASE("pytorch_model.bin with the transformer. prefix loads the same weights (tiny-bin)",
+          "[model][reference]") {
+  check_model("tiny", "tiny-bin");
+}
+
+TEST_CASE("GPT-2 with 12 heads, d=768, bfloat16 weights, n_inner (wide)", "[model][reference]") {
+  check_model("wide", "wide");
+}
+
+TEST_CASE("Stopping after the deepest hooked block does not change it", "[model][reference]") {
+  const auto m = model::Gpt2Model::load(data_dir() / "models" / "tiny");
+  const auto agg = model::Aggregation::parse("final");
+  const Fixture fx = load_fixture("tiny", "tiny", agg);
+  const auto want = io::read_npz(reference_dir() / "capture" / "tiny" / "final.npz");
+  torch::InferenceMode guard;
+  model::CaptureOptions opt;
+  opt.pad_id = fx.tokenizer.eos_id();
+  // Only block 0 is needed, so block 1 is not run; the value must still be Hugging Face's.
+  auto got = model::capture(m, fx.texts, {"blocks.0.hook_resid_post"}, agg, opt);
+  const auto wd = io::to_double_vector(want.at("blocks.0.hook_resid_post"));
+  CHECK(max_abs(got.at("blocks.0.hook_resid_post").data, std::vector<float>(wd.begin(), wd.end())) <
+        1e-4);
+}
