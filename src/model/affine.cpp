@@ -4,6 +4,8 @@
 #include <dnnl.h>
 #endif
 
+#include <cstring>
+
 #include "actlens/core/error.hpp"
 
 namespace actlens::model {
@@ -25,14 +27,17 @@ torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& w, const torch
       w.scalar_type() == torch::kFloat32 && w.is_contiguous()) {
     const torch::Tensor x2 = x.reshape({-1, in}).contiguous();
     const std::int64_t rows = x2.size(0);
-    torch::Tensor y;
+    torch::Tensor y = torch::empty({rows, out}, x.options());
     float beta = 0.f;
     if (b.defined()) {
       // Start from the bias in every row and let the product accumulate onto it (beta = 1).
-      y = b.reshape({1, out}).expand({rows, out}).contiguous();
+      const torch::Tensor bc = b.contiguous();
+      const float* src = bc.data_ptr<float>();
+      float* dst = y.data_ptr<float>();
+#pragma omp parallel for schedule(static)
+      for (std::int64_t r = 0; r < rows; ++r)
+        std::memcpy(dst + r * out, src, static_cast<std::size_t>(out) * sizeof(float));
       beta = 1.f;
-    } else {
-      y = torch::empty({rows, out}, x.options());
     }
     if (rows > 0) {
       const dnnl_status_t st = dnnl_sgemm('N', 'N', rows, out, in, 1.f, x2.data_ptr<float>(), in,

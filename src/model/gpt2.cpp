@@ -8,6 +8,7 @@
 #include "actlens/core/error.hpp"
 #include "actlens/model/affine.hpp"
 #include "actlens/model/checkpoint.hpp"
+#include "attention_cpu.hpp"
 
 namespace actlens::model {
 namespace fs = std::filesystem;
@@ -174,7 +175,8 @@ torch::Tensor Gpt2Model::activation(const torch::Tensor& x) const {
 }
 
 torch::Tensor Gpt2Model::block_forward(const Block& blk, int layer, torch::Tensor x,
-                                       const torch::Tensor& attn_bias, const Hooks& hooks) const {
+                                       const torch::Tensor& attn_bias,
+                                       const torch::Tensor& key_mask, const Hooks& hooks) const {
   const std::int64_t B = x.size(0), T = x.size(1), d = cfg_.n_embd, H = cfg_.n_head;
   const std::int64_t dh = cfg_.d_head();
   auto hook = [&](int i, torch::Tensor t) {
@@ -187,19 +189,30 @@ torch::Tensor Gpt2Model::block_forward(const Block& blk, int layer, torch::Tenso
   // ---- attention ----
   const torch::Tensor h = layer_norm(x, blk.ln_1.w, blk.ln_1.b, cfg_.layer_norm_epsilon);
   const torch::Tensor qkv = affine(h, blk.c_attn_w, blk.c_attn_b);  // [B, T, 3d]
-  const auto parts = qkv.split(d, -1);
-  // [B, T, d] -> [B, H, T, dh]
-  const torch::Tensor q = parts[0].view({B, T, H, dh}).transpose(1, 2);
-  const torch::Tensor k = parts[1].view({B, T, H, dh}).transpose(1, 2);
-  const torch::Tensor v = parts[2].view({B, T, H, dh}).transpose(1, 2);
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, T]
-  if (cfg_.scale_attn_weights) scores.div_(std::sqrt(static_cast<double>(dh)));
-  if (cfg_.scale_attn_by_inverse_layer_idx) scores.div_(static_cast<double>(layer + 1));
-  scores.add_(attn_bias);  // causal + right-padding mask, [B, 1, T, T]
-  torch::Tensor pattern = torch::softmax(scores, -1);
-  pattern = hook(1, std::move(pattern));  // attn.hook_pattern [B, H, T, T]
-  // [B, H, T, dh] -> [B, T, H * dh]
-  const torch::Tensor z = torch::matmul(pattern, v).transpose(1, 2).reshape({B, T, d});
+  double scale = cfg_.scale_attn_weights ? 1.0 / std::sqrt(static_cast<double>(dh)) : 1.0;
+  if (cfg_.scale_attn_by_inverse_layer_idx) scale /= static_cast<double>(layer + 1);
+  torch::Tensor z;  // [B, T, d]: heads side by side
+  if (qkv.device().is_cpu() && qkv.scalar_type() == torch::kFloat32 && !hooks.edits(blk.hook[1])) {
+    // Fused CPU kernel (attention_cpu.hpp); the pattern is only materialized when read.
+    torch::Tensor pattern;
+    const bool read_pattern = hooks.active(blk.hook[1]);
+    z = causal_attention_cpu(qkv, key_mask, H, static_cast<float>(scale),
+                             read_pattern ? &pattern : nullptr);
+    if (read_pattern) hooks(blk.hook[1], pattern);  // attn.hook_pattern [B, H, T, T]
+  } else {
+    const auto parts = qkv.split(d, -1);
+    // [B, T, d] -> [B, H, T, dh]
+    const torch::Tensor q = parts[0].view({B, T, H, dh}).transpose(1, 2);
+    const torch::Tensor k = parts[1].view({B, T, H, dh}).transpose(1, 2);
+    const torch::Tensor v = parts[2].view({B, T, H, dh}).transpose(1, 2);
+    torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2));  // [B, H, T, T]
+    scores.mul_(scale);
+    scores.add_(attn_bias);  // causal + right-padding mask, [B, 1, T, T]
+    torch::Tensor pattern = torch::softmax(scores, -1);
+    pattern = hook(1, std::move(pattern));  // attn.hook_pattern [B, H, T, T]
+    // [B, H, T, dh] -> [B, T, H * dh]
+    z = torch::matmul(pattern, v).transpose(1, 2).reshape({B, T, d});
+  }
   torch::Tensor attn_out = affine(z, blk.attn_proj_w, blk.attn_proj_b);
   attn_out = hook(2, std::move(attn_out));          // hook_attn_out [B, T, d]
   torch::Tensor resid_mid = hook(3, x + attn_out);  // hook_resid_mid [B, T, d]
@@ -255,7 +268,8 @@ torch::Tensor Gpt2Model::forward(const torch::Tensor& input_ids,
   const int n = static_cast<int>(cfg_.n_layer);
   const int last = last_block < 0 || last_block >= n ? n - 1 : last_block;
   for (int l = 0; l <= last; ++l)
-    x = block_forward(blocks_[static_cast<std::size_t>(l)], l, std::move(x), attn_bias, hooks);
+    x = block_forward(blocks_[static_cast<std::size_t>(l)], l, std::move(x), attn_bias, mask,
+                      hooks);
   if (last < n - 1) return x;
 
   // Final LayerNorm; TransformerLens's ln_final.hook_normalized is before its weight and bias.

@@ -17,6 +17,11 @@ void Hooks::add_editor(const std::string& name, Editor editor) {
   points_[name].editors.push_back(std::move(editor));
 }
 
+bool Hooks::edits(const std::string& name) const {
+  const auto it = points_.find(name);
+  return it != points_.end() && !it->second.editors.empty();
+}
+
 std::vector<std::string> Hooks::names() const {
   std::vector<std::string> out;
   for (const auto& [name, point] : points_) out.push_back(name);

@@ -73,8 +73,10 @@ class Gpt2Model {
     std::vector<std::string> hook;  // names of this block's hook points (block_hook_suffixes)
   };
 
+  // attn_bias: [B, 1, T, T] additive mask (tensor-op path); key_mask: [B, T] bool.
   torch::Tensor block_forward(const Block& blk, int layer, torch::Tensor x,
-                              const torch::Tensor& attn_bias, const Hooks& hooks) const;
+                              const torch::Tensor& attn_bias, const torch::Tensor& key_mask,
+                              const Hooks& hooks) const;
   torch::Tensor activation(const torch::Tensor& x) const;
 
   Gpt2Config cfg_;

@@ -25,6 +25,8 @@ class Hooks {
   void add_reader(const std::string& name, Reader reader);
   void add_editor(const std::string& name, Editor editor);
   bool active(const std::string& name) const { return points_.count(name) != 0; }
+  // True when `name` has an editor (a model may then need its slower, general path there).
+  bool edits(const std::string& name) const;
   bool empty() const { return points_.empty(); }
   // Names with at least one reader or editor.
   std::vector<std::string> names() const;
