@@ -9,6 +9,7 @@
 #include "actlens/model/affine.hpp"
 #include "actlens/model/checkpoint.hpp"
 #include "attention_cpu.hpp"
+#include "gelu_cpu.hpp"
 
 namespace actlens::model {
 namespace fs = std::filesystem;
@@ -167,8 +168,13 @@ Gpt2Model Gpt2Model::load(const fs::path& dir, const Gpt2LoadOptions& options) {
 
 torch::Tensor Gpt2Model::activation(const torch::Tensor& x) const {
   const auto& a = cfg_.activation_function;
-  if (a == "gelu_new" || a == "gelu_pytorch_tanh" || a == "gelu_fast")
+  if (a == "gelu_new" || a == "gelu_pytorch_tanh" || a == "gelu_fast") {
+    if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32) {
+      torch::Tensor y = gelu_tanh_cpu(x);
+      if (y.defined()) return y;
+    }
     return torch::gelu(x, "tanh");
+  }
   if (a == "gelu") return torch::gelu(x);
   if (a == "relu") return torch::relu(x);
   return torch::silu(x);  // "silu" / "swish"
@@ -213,16 +219,25 @@ torch::Tensor Gpt2Model::block_forward(const Block& blk, int layer, torch::Tenso
     // [B, H, T, dh] -> [B, T, H * dh]
     z = torch::matmul(pattern, v).transpose(1, 2).reshape({B, T, d});
   }
-  torch::Tensor attn_out = affine(z, blk.attn_proj_w, blk.attn_proj_b);
-  attn_out = hook(2, std::move(attn_out));          // hook_attn_out [B, T, d]
-  torch::Tensor resid_mid = hook(3, x + attn_out);  // hook_resid_mid [B, T, d]
+  torch::Tensor resid_mid;  // [B, T, d]
+  if (hooks.active(blk.hook[2])) {
+    torch::Tensor attn_out = affine(z, blk.attn_proj_w, blk.attn_proj_b);
+    attn_out = hook(2, std::move(attn_out));  // hook_attn_out [B, T, d]
+    resid_mid = x + attn_out;
+  } else {  // nobody reads attn_out: the residual add happens inside the product
+    resid_mid = affine_add(z, blk.attn_proj_w, blk.attn_proj_b, x);
+  }
+  resid_mid = hook(3, std::move(resid_mid));  // hook_resid_mid
 
   // ---- MLP ----
   const torch::Tensor h2 = layer_norm(resid_mid, blk.ln_2.w, blk.ln_2.b, cfg_.layer_norm_epsilon);
   torch::Tensor pre = hook(4, affine(h2, blk.c_fc_w, blk.c_fc_b));  // mlp.hook_pre [B, T, d_mlp]
   torch::Tensor post = hook(5, activation(pre));                    // mlp.hook_post
-  torch::Tensor mlp_out = hook(6, affine(post, blk.mlp_proj_w, blk.mlp_proj_b));  // [B, T, d]
-  return hook(7, resid_mid + mlp_out);  // hook_resid_post [B, T, d]
+  if (hooks.active(blk.hook[6])) {
+    torch::Tensor mlp_out = hook(6, affine(post, blk.mlp_proj_w, blk.mlp_proj_b));  // [B, T, d]
+    return hook(7, resid_mid + mlp_out);  // hook_resid_post [B, T, d]
+  }
+  return hook(7, affine_add(post, blk.mlp_proj_w, blk.mlp_proj_b, resid_mid));
 }
 
 torch::Tensor Gpt2Model::forward(const torch::Tensor& input_ids,

@@ -11,6 +11,11 @@ namespace actlens::model {
 // Returns [..., out] in x's dtype and device.
 torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
 
+// residual + x @ W + b in one pass over the output (the residual stream's add fused into the
+// product). residual: [..., out] like the result.
+torch::Tensor affine_add(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                         const torch::Tensor& residual);
+
 // True when float32 CPU products use oneDNN (for run.json and the benchmark notes).
 bool affine_uses_onednn();
 
