@@ -13,6 +13,12 @@ actlens_cli_test(capture_truncate 0 "wrote 1 hook file" ${CO}/trunc -- capture -
 actlens_cli_test(capture_bf16 0 "wrote 1 hook file" ${CO}/bf16 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --hooks hook_final --dtype bfloat16 --out ${CO}/bf16)
 add_test(NAME cli.capture_truncate_warns
          COMMAND sh -c "\"$<TARGET_FILE:actlens>\" capture --model ${MODELS}/tiny --input ${CAPDATA}/long.txt --hooks hook_final --out ${CO}/trunc_warn 2>&1 | grep -q '1 text(s) longer than 32 tokens were cut'")
+# The files `actlens capture` writes, checked against the transformers fixture by the model tests.
+actlens_cli_test(capture_all_hooks 0 "wrote 20 hook file" ${CO}/all_hooks -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --hooks * --batch-size 3 --out ${CO}/all_hooks)
+add_test(NAME cli.capture_files_match_transformers
+         COMMAND actlens_model_tests "Files written by actlens capture equal transformers")
+set_tests_properties(cli.capture_files_match_transformers PROPERTIES
+                     DEPENDS cli.capture_all_hooks ENVIRONMENT "ACTLENS_CAPTURE_OUT=${CO}/all_hooks")
 add_test(NAME cli.capture_cache COMMAND ${CLI_DIR}/capture_cache.sh ${MODELS}/wide ${CAPDATA}/texts.csv ${CO}/cache)
 set_tests_properties(cli.capture_cache PROPERTIES ENVIRONMENT "ACTLENS=$<TARGET_FILE:actlens>")
 

@@ -5,11 +5,14 @@
 // with each other to 1e-5.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <numeric>
 
 #include "actlens/io/csv.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
 #include "actlens/io/npy.hpp"
+#include "actlens/io/safetensors.hpp"
 #include "actlens/io/text_corpus.hpp"
 #include "actlens/model/capture.hpp"
 #include "actlens/model/gpt2.hpp"
@@ -148,4 +151,36 @@ TEST_CASE("Fast paths (no attn_out/mlp_out/pattern readers, early stop) equal tr
       CHECK(max_abs(got.at(h).data, std::vector<float>(wd.begin(), wd.end())) < 1e-4);
     }
   }
+}
+
+// Run by CTest after `actlens capture --hooks '*'` on the tiny model (tests/cli/
+// capture_tests.cmake, ACTLENS_CAPTURE_OUT = its output folder): the files the command wrote
+// hold the transformers values, labels.csv the input's labels and tokens.json the ids.
+TEST_CASE("Files written by actlens capture equal transformers", "[.cli-output]") {
+  const char* env = std::getenv("ACTLENS_CAPTURE_OUT");
+  REQUIRE(env != nullptr);
+  const std::filesystem::path out = env;
+  const auto meta = test::read_json(reference_dir() / "capture" / "tiny" / "meta.json");
+  const auto want = io::read_npz(reference_dir() / "capture" / "tiny" / "final.npz");
+  const auto hooks = meta["hooks"].get<std::vector<std::string>>();
+  for (const auto& h : hooks) {
+    INFO("hook " << h);
+    const auto st = io::SafetensorsFile::open(out / (h + ".safetensors"));
+    const io::Array got = st.read("activations");
+    REQUIRE(got.shape == want.at(h).shape);
+    const auto g = io::to_double_vector(got);
+    const auto w = io::to_double_vector(want.at(h));
+    double m = 0;
+    for (std::size_t i = 0; i < g.size(); ++i) m = std::max(m, std::fabs(g[i] - w[i]));
+    CHECK(m < 1e-4);
+  }
+  const auto labels = io::read_csv(out / "labels.csv");
+  const auto input = io::read_text_corpus(data_dir() / "capture" / "texts.csv");
+  REQUIRE(labels.rows.size() == input.size());
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    CHECK(labels.rows[i][labels.column("label")] == input[i].label);
+    CHECK(labels.rows[i][labels.column("text")] == input[i].text);
+  }
+  const auto tokens = test::read_json(out / "tokens.json");
+  for (std::size_t i = 0; i < input.size(); ++i) CHECK(tokens["texts"][i]["ids"] == meta["ids"][i]);
 }

@@ -61,16 +61,17 @@ nlohmann::json read_json_file(const fs::path& p) {
 
 // Weight files the folder's model would load from (for hashing), without reading them.
 std::vector<fs::path> weight_files(const fs::path& dir) {
-  for (const char* single : {"model.safetensors", "pytorch_model.bin"})
-    if (fs::exists(dir / single)) return {dir / single};
-  for (const char* index : {"model.safetensors.index.json", "pytorch_model.bin.index.json"}) {
-    if (!fs::exists(dir / index)) continue;
-    const auto j = read_json_file(dir / index);
+  // The same order as model::load_hf_checkpoint.
+  for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                           "pytorch_model.bin.index.json"}) {
+    if (!fs::exists(dir / name)) continue;
+    if (std::string(name).find(".index.json") == std::string::npos) return {dir / name};
+    const auto j = read_json_file(dir / name);
     std::set<std::string> shards;
     if (j.contains("weight_map") && j["weight_map"].is_object())
       for (const auto& [k, v] : j["weight_map"].items())
         if (v.is_string()) shards.insert(v.get<std::string>());
-    std::vector<fs::path> files = {dir / index};
+    std::vector<fs::path> files = {dir / name};
     for (const auto& s : shards) files.push_back(dir / s);
     return files;
   }
