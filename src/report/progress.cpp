@@ -46,10 +46,11 @@ void Progress::draw(bool final) {
   const int width = 30;
   const int filled = static_cast<int>(frac * width);
   const double eta = frac > 0 ? secs * (1 - frac) / frac : 0;
-  std::fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu  %.1fs  eta %.0fs ", label_.c_str(), filled,
-               "##############################", width - filled, "",
+  const double rate = secs > 0 ? static_cast<double>(done_) / secs : 0;
+  std::fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu  %.1f/s  %.1fs  eta %.0fs ", label_.c_str(),
+               filled, "##############################", width - filled, "",
                static_cast<unsigned long long>(done_), static_cast<unsigned long long>(total_),
-               secs, eta);
+               rate, secs, eta);
   if (final) std::fputc('\n', stderr);
   std::fflush(stderr);
 }
