@@ -20,8 +20,9 @@ bool affine_uses_onednn() {
 
 namespace {
 
-// y = start + x @ w, where `prefill(dst, rows)` writes `start` into y ([rows, out]); nullptr
-// when this build or these tensors cannot take the oneDNN path.
+// y = start + x @ w through oneDNN, where `prefill(dst, rows)` writes `start` into y ([rows,
+// out]) and returns true (false: start from zero). An undefined tensor when this build or these
+// tensors cannot take that path (the callers then use LibTorch).
 template <class Prefill>
 torch::Tensor sgemm_onto(const torch::Tensor& x, const torch::Tensor& w, Prefill prefill) {
 #ifdef ACTLENS_HAVE_DNNL
@@ -73,36 +74,21 @@ torch::Tensor affine_add(const torch::Tensor& x, const torch::Tensor& w, const t
 
 torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   const std::int64_t in = w.size(0), out = w.size(1);
+  const torch::Tensor bc = b.defined() ? b.contiguous() : b;
+  torch::Tensor y = sgemm_onto(x, w, [&](float* dst, std::int64_t rows) {
+    if (!bc.defined()) return false;
+    // Start from the bias in every row and let the product accumulate onto it (beta = 1).
+    const float* src = bc.data_ptr<float>();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r)
+      std::memcpy(dst + r * out, src, static_cast<std::size_t>(out) * sizeof(float));
+    return true;
+  });
+  if (y.defined()) return y;
   auto out_shape = x.sizes().vec();
   out_shape.back() = out;
-#ifdef ACTLENS_HAVE_DNNL
-  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
-      w.scalar_type() == torch::kFloat32 && w.is_contiguous()) {
-    const torch::Tensor x2 = x.reshape({-1, in}).contiguous();
-    const std::int64_t rows = x2.size(0);
-    torch::Tensor y = torch::empty({rows, out}, x.options());
-    float beta = 0.f;
-    if (b.defined()) {
-      // Start from the bias in every row and let the product accumulate onto it (beta = 1).
-      const torch::Tensor bc = b.contiguous();
-      const float* src = bc.data_ptr<float>();
-      float* dst = y.data_ptr<float>();
-#pragma omp parallel for schedule(static)
-      for (std::int64_t r = 0; r < rows; ++r)
-        std::memcpy(dst + r * out, src, static_cast<std::size_t>(out) * sizeof(float));
-      beta = 1.f;
-    }
-    if (rows > 0) {
-      const dnnl_status_t st = dnnl_sgemm('N', 'N', rows, out, in, 1.f, x2.data_ptr<float>(), in,
-                                          w.data_ptr<float>(), out, beta, y.data_ptr<float>(), out);
-      if (st != dnnl_success)
-        throw Error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ")");
-    }
-    return y.view(out_shape);
-  }
-#endif
   const torch::Tensor x2 = x.reshape({-1, in});
-  torch::Tensor y = b.defined() ? torch::addmm(b, x2, w) : torch::mm(x2, w);
+  y = b.defined() ? torch::addmm(b, x2, w) : torch::mm(x2, w);
   return y.view(out_shape);
 }
 
