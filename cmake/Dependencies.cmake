@@ -13,6 +13,8 @@
 #                                     torch's LibTorch instead: scripts/build-cuda)
 #   oneDNN (libdnnl-dev)              dnnl_sgemm for float32 CPU matrix products in model/
 #   xxHash (libxxhash-dev)            content hashes of inputs (capture's cache keys)
+#   Spectra (libspectra-dev)          Lanczos eigensolver for top-k PCA without a D x D matrix
+#   Boost.Math (libboost-math-dev)    Student's t and beta distributions for p-values
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(OpenMP REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
@@ -20,6 +22,8 @@ find_package(CLI11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(tomlplusplus REQUIRED)
+find_package(spectra REQUIRED CONFIG PATHS /usr/share/spectra/cmake)
+find_package(Boost 1.74 REQUIRED)
 # Debian's PCRE2 ships no CMake config, only a pkg-config file.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)

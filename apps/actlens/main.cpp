@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
 #else
   add(register_torch_stub);
 #endif
+  add(actlens::cli::register_pca);
+  add(actlens::cli::register_ged);
   add(actlens::cli::register_corpus);
   add(actlens::cli::register_compare);
 

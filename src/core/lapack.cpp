@@ -20,6 +20,9 @@ void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, c
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
              double* work, const int* lwork, int* iwork, const int* liwork, int* info,
              std::size_t jobz_len, std::size_t uplo_len);
+void dsygvd_(const int* itype, const char* jobz, const char* uplo, const int* n, double* a,
+             const int* lda, double* b, const int* ldb, double* w, double* work, const int* lwork,
+             int* iwork, const int* liwork, int* info, std::size_t jobz_len, std::size_t uplo_len);
 }
 
 namespace actlens::core::lapack {
@@ -66,6 +69,23 @@ int syevd(double* a, int n, double* w) {
   std::vector<double> work(static_cast<std::size_t>(lwork));
   std::vector<int> iwork(static_cast<std::size_t>(liwork));
   dsyevd_("V", "L", &n, a, &n, w, work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  return info;
+}
+
+int sygvd(double* a, double* b, int n, double* w) {
+  if (n == 0) return 0;
+  const int itype = 1;  // A x = lambda B x
+  int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
+  double work_query = 0;
+  dsygvd_(&itype, "V", "L", &n, a, &n, b, &n, w, &work_query, &lwork, &iwork_query, &liwork, &info,
+          1, 1);
+  if (info != 0) return info;
+  lwork = static_cast<int>(work_query) + 1;
+  liwork = iwork_query;
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(static_cast<std::size_t>(liwork));
+  dsygvd_(&itype, "V", "L", &n, a, &n, b, &n, w, work.data(), &lwork, iwork.data(), &liwork, &info,
+          1, 1);
   return info;
 }
 

@@ -20,5 +20,10 @@ int potrf_lower(double* a, int n);
 void potrs_lower(const double* factor, int n, double* b, int nrhs);
 // Eigenvalues ascending into w, eigenvectors overwrite a (column-major); returns info.
 int syevd(double* a, int n, double* w);
+// Generalized symmetric-definite problem A x = lambda B x (A symmetric, B positive definite; lower
+// triangles used): eigenvalues ascending into w, eigenvectors overwrite a, normalised so that
+// x^T B x = 1 (as scipy.linalg.eigh(a, b)); b is overwritten by its Cholesky factor. Returns info
+// (> n: B is not positive definite).
+int sygvd(double* a, double* b, int n, double* w);
 
 }  // namespace actlens::core::lapack

@@ -136,7 +136,10 @@ std::unique_ptr<PlainActivations> PlainActivations::open(const fs::path& activat
   }
   if (p->dim_ == 0 || shape[0] == 0)
     throw Error(activations.string() + ": no activations (empty array)");
-  const auto names = read_labels(labels, options.label_column);
+  // No labels file: every row is in one unnamed class (analyses that need no classes).
+  const auto names = labels.empty()
+                         ? std::vector<std::string>(static_cast<std::size_t>(shape[0]))
+                         : read_labels(labels, options.label_column);
   if (static_cast<std::int64_t>(names.size()) != shape[0])
     throw Error(labels.string() + ": " + std::to_string(names.size()) + " labels for " +
                 std::to_string(shape[0]) + " rows of " + activations.filename().string() +
@@ -177,6 +180,22 @@ std::size_t PlainActivations::n_chunks() const {
                                   chunk_rows_);
 }
 
+const std::byte* PlainActivations::span_of(std::int64_t begin, std::int64_t end,
+                                           std::vector<std::byte>& span) const {
+  const std::byte* base = x_.data.data();
+  if (!streamed_ || end <= begin) return base;
+  // Selected rows of this chunk lie within [first, last] of X: one read of that span.
+  const std::size_t es = dtype_size(dtype_);
+  const std::int64_t row_elems = flat_ ? dim_ : n_layers_ * dim_;
+  const std::int64_t first = rows_[static_cast<std::size_t>(begin)];
+  const std::int64_t last = rows_[static_cast<std::size_t>(end - 1)];
+  span.resize(static_cast<std::size_t>((last - first + 1) * row_elems) * es);
+  file_->read(data_offset_ + static_cast<std::uint64_t>(first * row_elems) * es, span.data(),
+              span.size());
+  return span.data() -
+         static_cast<std::ptrdiff_t>(static_cast<std::size_t>(first * row_elems) * es);
+}
+
 Chunk PlainActivations::read_chunk(std::size_t i, const std::vector<int>& layers) const {
   const std::int64_t begin = static_cast<std::int64_t>(i) * chunk_rows_;
   const std::int64_t end =
@@ -187,18 +206,8 @@ Chunk PlainActivations::read_chunk(std::size_t i, const std::vector<int>& layers
   c.rows.assign(layers.size(), RowMatrixF(n, dim_));
   const std::size_t es = dtype_size(dtype_);
   const std::int64_t row_elems = flat_ ? dim_ : n_layers_ * dim_;
-  // Selected rows of this chunk lie within [first, last] of X: one read of that span.
-  const std::int64_t first = n ? rows_[static_cast<std::size_t>(begin)] : 0;
-  const std::byte* base = x_.data.data();
   std::vector<std::byte> span;
-  if (streamed_ && n > 0) {
-    const std::int64_t last = rows_[static_cast<std::size_t>(end - 1)];
-    span.resize(static_cast<std::size_t>((last - first + 1) * row_elems) * es);
-    file_->read(data_offset_ + static_cast<std::uint64_t>(first * row_elems) * es, span.data(),
-                span.size());
-    base =
-        span.data() - static_cast<std::ptrdiff_t>(static_cast<std::size_t>(first * row_elems) * es);
-  }
+  const std::byte* base = span_of(begin, end, span);
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t src = rows_[static_cast<std::size_t>(begin + r)];
     for (std::size_t l = 0; l < layers.size(); ++l) {
@@ -210,6 +219,24 @@ Chunk PlainActivations::read_chunk(std::size_t i, const std::vector<int>& layers
     c.keys.push_back("row " + std::to_string(src));
   }
   return c;
+}
+
+RowMatrixD PlainActivations::read_chunk_double(std::size_t i, int layer) const {
+  const std::int64_t begin = static_cast<std::int64_t>(i) * chunk_rows_;
+  const std::int64_t end =
+      std::min<std::int64_t>(begin + chunk_rows_, static_cast<std::int64_t>(rows_.size()));
+  RowMatrixD out(end - begin, dim_);
+  const std::size_t es = dtype_size(dtype_);
+  const std::int64_t row_elems = flat_ ? dim_ : n_layers_ * dim_;
+  std::vector<std::byte> span;
+  const std::byte* base = span_of(begin, end, span);
+  for (std::int64_t r = 0; r < end - begin; ++r) {
+    const std::int64_t src = rows_[static_cast<std::size_t>(begin + r)];
+    const std::int64_t off = src * row_elems + (flat_ ? 0 : layer * dim_);
+    convert_to_double(dtype_, base + static_cast<std::size_t>(off) * es, out.row(r).data(),
+                      static_cast<std::size_t>(dim_));
+  }
+  return out;
 }
 
 std::string PlainActivations::describe() const {

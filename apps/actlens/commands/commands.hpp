@@ -12,5 +12,7 @@ using Runner = std::function<int()>;
 Runner register_lda(CLI::App& app);
 Runner register_compare(CLI::App& app);
 Runner register_corpus(CLI::App& app);
+Runner register_pca(CLI::App& app);
+Runner register_ged(CLI::App& app);
 
 }  // namespace actlens::cli

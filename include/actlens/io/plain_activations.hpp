@@ -2,7 +2,8 @@
 // Activations from one array file plus labels: X [N, d] (or [N, n_layers, d]) in .npy,
 // .safetensors (key `activations` or the only tensor) or torch .pt (a tensor, or a dict with
 // `activations`), and labels from .csv (column `label`, or the only column), .npy or .txt
-// (one per line). Classes are the distinct labels in order of first appearance.
+// (one per line). Classes are the distinct labels in order of first appearance; an empty labels
+// path puts every row in one class named "".
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -33,10 +34,16 @@ class PlainActivations final : public LabeledRows {
   Chunk read_chunk(std::size_t i, const std::vector<int>& layers) const override;
   std::string describe() const override;
   std::uint64_t input_bytes() const override { return bytes_; }
+  // Chunk `i` of one layer as float64 rows: exact for float64 files (read_chunk gives float32).
+  RowMatrixD read_chunk_double(std::size_t i, int layer) const;
   // True for [N, d] input (no layer axis).
   bool flat() const { return flat_; }
 
  private:
+  // Bytes covering selected rows [begin, end): returns the address at which row 0 of X would
+  // start, reading the span into `span` when streamed.
+  const std::byte* span_of(std::int64_t begin, std::int64_t end,
+                           std::vector<std::byte>& span) const;
   std::filesystem::path path_;
   Array x_;                // the whole array, unless streamed
   bool streamed_ = false;  // C-order little-endian .npy: rows are read with pread per chunk
