@@ -36,10 +36,33 @@ actlens_cli_test(capture_truncated_weights 1 "model.safetensors" ${CO}/e10 -- ca
 actlens_cli_test(capture_no_weights 1 "no weights" ${CO}/e11 -- capture --model ${WORK}/broken_models/no_weights --input ${CAPDATA}/texts.csv --out ${CO}/e11)
 actlens_cli_test(capture_fp16_cpu 2 "float16 needs --device cuda" ${CO}/e12 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --dtype float16 --out ${CO}/e12)
 
+# --- the GED seed's workflow end to end on the tiny GPT-2: capture the MLP pre-activations at
+# ' him'/' her' of the bundled train and test sentences, run ged over every layer, and compare the
+# table with the seed's code run on transformers' activations (tests/reference/ged/tiny_him_her).
+# Capture differs from transformers by ~1e-6, which p-values of |t| ~ 25 amplify: rel 2e-3.
+set(HIMHER ${CMAKE_CURRENT_SOURCE_DIR}/data/him_her)
+actlens_cli_test(workflow_ged_capture_train 0 "wrote 2 hook file" ${CO}/ged_train -- capture --model ${MODELS}/tiny --input ${HIMHER}/sentences.csv --hooks blocks.*.mlp.hook_pre --aggregate token:him,her --out ${CO}/ged_train)
+actlens_cli_test(workflow_ged_capture_test 0 "wrote 2 hook file" ${CO}/ged_test -- capture --model ${MODELS}/tiny --input ${HIMHER}/test_sentences.csv --hooks blocks.*.mlp.hook_pre --aggregate token:him,her --out ${CO}/ged_test)
+actlens_cli_test(workflow_ged 0 "results in" ${CO}/ged/tiny_him_her -- ged --activations ${CO}/ged_train --test ${CO}/ged_test --out ${CO}/ged/tiny_him_her)
+set_tests_properties(cli.workflow_ged PROPERTIES DEPENDS "cli.workflow_ged_capture_train;cli.workflow_ged_capture_test")
+add_test(NAME cli.workflow_ged_equals_seed COMMAND actlens_tests "Files written by actlens ged equal the seed")
+set_tests_properties(cli.workflow_ged_equals_seed PROPERTIES DEPENDS cli.workflow_ged
+                     ENVIRONMENT "ACTLENS_GED_OUT=${CO}/ged;ACTLENS_GED_CASES=tiny_him_her:2e-3")
+# The PCA seed's workflow: final-token residual stream of labelled texts -> pca (labels and texts
+# come from the capture's labels.csv).
+actlens_cli_test(workflow_pca_capture 0 "wrote 1 hook file" ${CO}/days -- capture --model ${MODELS}/tiny --input ${CMAKE_CURRENT_SOURCE_DIR}/data/days/texts.csv --hooks blocks.1.hook_resid_post --aggregate final --out ${CO}/days)
+actlens_cli_test(workflow_pca 0 "results in" ${CO}/days_pca -- pca --activations ${CO}/days --out ${CO}/days_pca)
+set_tests_properties(cli.workflow_pca PROPERTIES DEPENDS cli.workflow_pca_capture)
+add_test(NAME cli.workflow_pca_labels
+         COMMAND sh -c "head -2 ${CO}/days_pca/projections.csv | tail -1 | grep -Eq '^0,[A-Za-z]+day,.+,-?[0-9]' && grep -q '\"n_samples\": 140' ${CO}/days_pca/pca.json")
+set_tests_properties(cli.workflow_pca_labels PROPERTIES DEPENDS cli.workflow_pca)
+actlens_cli_test(pca_per_token_capture 1 "captured with --aggregate all" ${CO}/e13 -- pca --activations ${CO}/npy --out ${CO}/e13)
+set_tests_properties(cli.pca_per_token_capture PROPERTIES DEPENDS cli.capture_npy_all)
+
 add_test(NAME cli.capture_setup
          COMMAND sh -c "rm -rf ${CO} ${WORK}/broken_models && mkdir -p ${WORK}/broken_models/truncated ${WORK}/broken_models/no_weights && cp ${MODELS}/tiny/*.json ${MODELS}/tiny/merges.txt ${WORK}/broken_models/truncated/ && cp ${MODELS}/tiny/*.json ${MODELS}/tiny/merges.txt ${WORK}/broken_models/no_weights/ && head -c 20000 ${MODELS}/tiny/model.safetensors > ${WORK}/broken_models/truncated/model.safetensors")
 set_tests_properties(cli.capture_setup PROPERTIES FIXTURES_SETUP capture_models)
 get_property(_capture_tests DIRECTORY PROPERTY TESTS)
-list(FILTER _capture_tests INCLUDE REGEX "^cli\\.capture_")
+list(FILTER _capture_tests INCLUDE REGEX "^cli\\.(capture_|workflow_|pca_per_token)")
 list(REMOVE_ITEM _capture_tests cli.capture_setup)
 set_tests_properties(${_capture_tests} PROPERTIES FIXTURES_REQUIRED "cli_data;capture_models")

@@ -131,6 +131,11 @@ TwoClassSet open_labeled(const std::string& role, const fs::path& path, const fs
     t.is_b.push_back(b);
     t.labels.push_back(names[i]);
   }
+  for (int c = 0; c < 2; ++c)
+    if (std::count(t.is_b.begin(), t.is_b.end(), c == 1) == 0)
+      throw Error(lab.string() + ": no " + role + " row is labelled '" +
+                  classes[static_cast<std::size_t>(c)] + "' (column '" + o.label_column +
+                  "'); check --classes");
   return t;
 }
 
