@@ -75,7 +75,7 @@ void aggregate(const std::string& hook, const torch::Tensor& act, const Batch& b
     const std::size_t t = batch.index[static_cast<std::size_t>(i)];
     if (agg.kind == Kind::All) {
       store(p[i].slice(0, 0, batch.length[static_cast<std::size_t>(i)]), out.offsets[t]);
-    } else {  // Token
+    } else {  // Token, Position
       const auto& m = texts[t].match;
       store(p[i].slice(0, m.begin, m.begin + m.length).mean(0).unsqueeze(0),
             static_cast<std::int64_t>(t));
@@ -112,9 +112,20 @@ Aggregation Aggregation::parse(const std::string& spec) {
     }
     if (a.words.empty())
       throw UsageError("--aggregate: 'token:' needs at least one word, e.g. token:him,her");
+  } else if (spec.rfind("position:", 0) == 0) {
+    a.kind = Kind::Position;
+    const std::string n = spec.substr(9);
+    try {
+      std::size_t used = 0;
+      a.position = std::stoll(n, &used);
+      if (used != n.size() || a.position < 0) throw std::invalid_argument(n);
+    } catch (const std::exception&) {
+      throw UsageError("--aggregate: 'position:' needs a token index >= 0, e.g. position:5");
+    }
   } else {
     throw UsageError("--aggregate: '" + spec +
-                     "' is not one of final, mean, max, sum, all, token:WORD[,WORD...]");
+                     "' is not one of final, mean, max, sum, all, token:WORD[,WORD...], "
+                     "position:N");
   }
   return a;
 }
@@ -131,6 +142,8 @@ std::string Aggregation::spec() const {
       return "sum";
     case Kind::All:
       return "all";
+    case Kind::Position:
+      return "position:" + std::to_string(position);
     case Kind::Token:
       break;
   }
@@ -183,7 +196,7 @@ std::map<std::string, HookOutput> capture(const Gpt2Model& model,
   for (const auto& t : texts) {
     if (t.ids.empty()) throw Error("capture: a text has no tokens");
     width = std::max(width, static_cast<std::int64_t>(t.ids.size()));
-    if (agg.kind == Kind::Token && t.match.begin < 0)
+    if ((agg.kind == Kind::Token || agg.kind == Kind::Position) && t.match.begin < 0)
       throw Error("capture: a text has no match for " + agg.spec());
   }
 

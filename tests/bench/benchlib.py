@@ -351,6 +351,9 @@ def environment(args, repo, runner):
             "git_commit": out(["git", "-C", repo, "rev-parse", "--short", "HEAD"]),
             "cpu": cpu, "nproc": os.cpu_count(), "python": platform.python_version(),
             "threads": args.threads, "reps": args.reps, "quick": args.quick,
+            "env": {k: os.environ[k] for k in BLAS_THREAD_VARS + ("OMP_WAIT_POLICY",
+                                                                 "GOMP_SPINCOUNT")
+                    if k in os.environ},
             "rss_floor_mib": floor}
 
 

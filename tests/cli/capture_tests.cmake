@@ -48,6 +48,18 @@ set_tests_properties(cli.workflow_ged PROPERTIES DEPENDS "cli.workflow_ged_captu
 add_test(NAME cli.workflow_ged_equals_seed COMMAND actlens_tests "Files written by actlens ged equal the seed")
 set_tests_properties(cli.workflow_ged_equals_seed PROPERTIES DEPENDS cli.workflow_ged
                      ENVIRONMENT "ACTLENS_GED_OUT=${CO}/ged;ACTLENS_GED_CASES=tiny_him_her:2e-3")
+# The seed's own test set: 10-token windows around ' him'/' her' (here in the tiny model's
+# vocabulary), captured from their ids at position 5, as the seed's testacts[:, 5, :].
+actlens_cli_test(workflow_ged_windows 0 "wrote 11 texts" - -- corpus filter --input ${CMAKE_CURRENT_SOURCE_DIR}/data/corpus/docs.jsonl --keywords him,her --window 10 --tokenizer ${MODELS}/tiny --out ${CO}/windows.csv)
+actlens_cli_test(workflow_ged_capture_windows 0 "wrote 2 hook file" ${CO}/ged_windows -- capture --model ${MODELS}/tiny --input ${CO}/windows.csv --ids-column ids --aggregate position:5 --hooks blocks.*.mlp.hook_pre --out ${CO}/ged_windows)
+set_tests_properties(cli.workflow_ged_capture_windows PROPERTIES DEPENDS cli.workflow_ged_windows)
+actlens_cli_test(workflow_ged_window_test 0 "results in" ${CO}/ged_win -- ged --activations ${CO}/ged_train --test ${CO}/ged_windows --out ${CO}/ged_win)
+set_tests_properties(cli.workflow_ged_window_test PROPERTIES DEPENDS "cli.workflow_ged_capture_train;cli.workflow_ged_capture_windows")
+add_test(NAME cli.workflow_ged_windows_ids_and_position
+         COMMAND sh -c "tr -d ' \\n' < ${CO}/ged_windows/tokens.json | grep -qF '\"ids\":[79,75,362,259,84,221,72,73,77,470],\"index\":0,\"match\":[5,1]' && test $(grep -c '^[01],blocks[.][01][.]mlp[.]hook_pre,' ${CO}/ged_win/ged_layers.csv) = 2")
+set_tests_properties(cli.workflow_ged_windows_ids_and_position PROPERTIES DEPENDS cli.workflow_ged_window_test)
+actlens_cli_test(capture_position_past_end 1 "have no token at index 40" ${CO}/e14 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --aggregate position:40 --out ${CO}/e14)
+actlens_cli_test(capture_bad_ids 1 "column 'label': 'him' is not a token id" ${CO}/e15 -- capture --model ${MODELS}/tiny --input ${HIMHER}/sentences.csv --ids-column label --out ${CO}/e15)
 # The PCA seed's workflow: final-token residual stream of labelled texts -> pca (labels and texts
 # come from the capture's labels.csv).
 actlens_cli_test(workflow_pca_capture 0 "wrote 1 hook file" ${CO}/days -- capture --model ${MODELS}/tiny --input ${CMAKE_CURRENT_SOURCE_DIR}/data/days/texts.csv --hooks blocks.1.hook_resid_post --aggregate final --out ${CO}/days)

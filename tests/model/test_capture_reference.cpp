@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "actlens/core/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
 #include "actlens/io/npy.hpp"
@@ -183,4 +184,38 @@ TEST_CASE("Files written by actlens capture equal transformers", "[.cli-output]"
   }
   const auto tokens = test::read_json(out / "tokens.json");
   for (std::size_t i = 0; i < input.size(); ++i) CHECK(tokens["texts"][i]["ids"] == meta["ids"][i]);
+}
+
+// position:N (the GED seed's test windows: the target at index 5) is the transformers row at
+// that token: the `all` fixture's row offsets[i] + N.
+TEST_CASE("position:N equals the transformers row at token N", "[model][reference]") {
+  const auto m = model::Gpt2Model::load(data_dir() / "models" / "tiny");
+  const auto agg = model::Aggregation::parse("position:2");
+  CHECK(agg.kind == model::Aggregation::Kind::Position);
+  CHECK(agg.spec() == "position:2");
+  CHECK_THROWS_AS(model::Aggregation::parse("position:-1"), UsageError);
+  CHECK_THROWS_AS(model::Aggregation::parse("position:x"), UsageError);
+  Fixture fx = load_fixture("tiny", "tiny", agg);
+  for (auto& t : fx.texts) {
+    REQUIRE(t.ids.size() > 2);
+    t.match = {2, 1};  // what `actlens capture --aggregate position:2` sets
+  }
+  const auto want = io::read_npz(reference_dir() / "capture" / "tiny" / "all.npz");
+  const auto off = io::to_double_vector(want.at("offsets"));
+  const std::string hook = "blocks.1.mlp.hook_pre";
+  model::CaptureOptions opt;
+  opt.batch_size = 3;
+  opt.pad_id = fx.tokenizer.eos_id();
+  torch::InferenceMode guard;
+  const auto got = model::capture(m, fx.texts, {hook}, agg, opt).at(hook);
+  const auto all = io::to_double_vector(want.at(hook));
+  const std::int64_t d = got.row_shape.at(0);
+  REQUIRE(got.rows == static_cast<std::int64_t>(fx.texts.size()));
+  double worst = 0;
+  for (std::int64_t i = 0; i < got.rows; ++i)
+    for (std::int64_t j = 0; j < d; ++j)
+      worst = std::max(worst, std::fabs(got.data[static_cast<std::size_t>(i * d + j)] -
+                                        all[static_cast<std::size_t>(
+                                            (static_cast<std::int64_t>(off[static_cast<std::size_t>(i)]) + 2) * d + j)]));
+  CHECK(worst < 1e-4);
 }

@@ -374,6 +374,7 @@ int run_ged(const GedCliOptions& o) {
   opt["shrinkage"] = o.shrinkage;
   opt["pca_variance"] = o.pca_variance > 0 ? nlohmann::json(o.pca_variance) : nlohmann::json();
   opt["layers"] = layers;
+  opt["threads"] = o.threads;
   auto& s = info.summary();
   s["layers"] = layers.size();
   s["n_train"] = train.is_b.size();

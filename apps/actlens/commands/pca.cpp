@@ -36,6 +36,7 @@ struct PcaOptions {
   std::string solver = "auto";
   std::string apply_to, apply_hook, apply_labels;
   int apply_layer = -1;
+  int csv_components = 10;
   int threads = 0;
   std::string out = "results/pca";
 };
@@ -123,11 +124,15 @@ std::vector<std::string> pc_names(Eigen::Index k) {
   return names;
 }
 
-// projections.csv (index, label, text, PC1..k) and projections.npy [N, k].
+// projections.npy [N, k] and projections.csv (index, label, text, PC1..PCc with c = min(k,
+// csv_components): the CSV is for reading and plotting; the full projection of `-k all` would be a
+// text copy of the whole data set).
 void write_projections(const fs::path& dir, const std::string& stem, const OpenedInput& in,
-                       const core::RowMatrixXd& proj) {
+                       const core::RowMatrixXd& proj, Eigen::Index csv_components) {
+  io::write_npy(dir / (stem + ".npy"), io::make_array(proj));
+  const Eigen::Index cols = std::min<Eigen::Index>(proj.cols(), csv_components);
   std::vector<std::string> header = {"index", "label", "text"};
-  const auto pcs = pc_names(proj.cols());
+  const auto pcs = pc_names(cols);
   header.insert(header.end(), pcs.begin(), pcs.end());
   std::vector<std::vector<std::string>> rows;
   rows.reserve(static_cast<std::size_t>(proj.rows()));
@@ -135,11 +140,10 @@ void write_projections(const fs::path& dir, const std::string& stem, const Opene
     const auto i = static_cast<std::size_t>(r);
     std::vector<std::string> row = {std::to_string(r), i < in.labels.size() ? in.labels[i] : "",
                                     i < in.texts.size() ? in.texts[i] : ""};
-    for (Eigen::Index c = 0; c < proj.cols(); ++c) row.push_back(report::format_double(proj(r, c)));
+    for (Eigen::Index c = 0; c < cols; ++c) row.push_back(report::format_double(proj(r, c)));
     rows.push_back(std::move(row));
   }
   report::write_csv(dir / (stem + ".csv"), header, rows);
-  io::write_npy(dir / (stem + ".npy"), io::make_array(proj));
 }
 
 std::vector<double> to_vec(const Eigen::VectorXd& v) {
@@ -166,6 +170,7 @@ int run_pca(const PcaOptions& o) {
       o.solver != "lanczos" && o.solver != "randomized")
     throw UsageError("--solver: use auto, covariance, gram or lanczos");
   std::optional<Eigen::Index> k_req;
+  if (o.csv_components < 0) throw UsageError("--csv-components: 0 or more");
   if (o.components != "all") {
     try {
       std::size_t used = 0;
@@ -300,8 +305,9 @@ int run_pca(const PcaOptions& o) {
   if (o.normalize == "center" || o.normalize == "standard")
     io::write_npz(out.path() / "scaler.npz", {{"mean", io::make_array(to_vec(norm.scaler.mean))},
                                               {"scale", io::make_array(to_vec(norm.scaler.scale))}});
-  write_projections(out.path(), "projections", fit_in, proj);
-  if (proj_apply) write_projections(out.path(), "projections_applied", *apply_in, *proj_apply);
+  write_projections(out.path(), "projections", fit_in, proj, o.csv_components);
+  if (proj_apply)
+    write_projections(out.path(), "projections_applied", *apply_in, *proj_apply, o.csv_components);
   info.stop("write");
 
   info.add_input("activations", fit_in.where.file, fit_in.rows->describe(),
@@ -320,6 +326,8 @@ int run_pca(const PcaOptions& o) {
   opt["normalize"] = o.normalize;
   opt["solver"] = fit.solver;
   opt["layer"] = fit_in.where.name;
+  opt["csv_components"] = o.csv_components;
+  opt["threads"] = o.threads;
   auto& s = info.summary();
   s["n_samples"] = n;
   s["n_features"] = d;
@@ -375,6 +383,9 @@ Runner register_pca(CLI::App& app) {
   sub->add_option("--apply-layer", o->apply_layer, "Layer index of --apply-to (default --layer)");
   sub->add_option("--apply-labels", o->apply_labels,
                   "Labels of --apply-to (default: its folder's labels.csv)");
+  sub->add_option("--csv-components", o->csv_components,
+                  "PCs written to projections.csv (all k are in projections.npy)")
+      ->capture_default_str();
   sub->add_option("--threads", o->threads, "Threads for BLAS (default: all cores)");
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   add_config_option(*sub);

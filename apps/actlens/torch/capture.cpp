@@ -4,7 +4,9 @@
 // model, tokenizer, input and options are not recomputed, and an interrupted run resumes from
 // the shards it saved.
 #include <algorithm>
+#include <climits>
 #include <filesystem>
+#include <sstream>
 #include <fstream>
 #include <set>
 
@@ -34,7 +36,7 @@ namespace {
 
 struct CaptureOptions {
   std::string model, input, tokenizer;
-  std::string text_column = "text", label_column = "label";
+  std::string text_column = "text", label_column = "label", ids_column;
   std::vector<std::string> hooks = {"blocks.*.hook_resid_post"};
   std::string layers = "all";
   std::string aggregate = "final";
@@ -97,13 +99,43 @@ struct Prepared {
   std::size_t n_truncated = 0, n_unmatched = 0;
 };
 
+// Space-separated token ids (the `ids` column `actlens corpus filter --window` writes).
+std::vector<std::int32_t> parse_ids(const std::string& field, std::size_t record,
+                                    const std::string& input, const std::string& column) {
+  std::vector<std::int32_t> ids;
+  std::istringstream in(field);
+  std::string tok;
+  while (in >> tok) {
+    std::size_t used = 0;
+    long v = -1;
+    try {
+      v = std::stol(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != tok.size() || v < 0 || v > INT32_MAX)
+      throw Error(input + ": record " + std::to_string(record + 1) + ", column '" + column +
+                  "': '" + tok + "' is not a token id");
+    ids.push_back(static_cast<std::int32_t>(v));
+  }
+  return ids;
+}
+
+// `ids_fields`: when not empty, the token ids of each record (--ids-column) instead of encoding
+// its text.
 Prepared tokenize(const std::vector<io::TextRecord>& records, const io::Gpt2Tokenizer& tok,
                   std::size_t max_length, const model::Aggregation& agg, bool skip_unmatched,
-                  const std::string& input) {
+                  const std::string& input, const std::vector<std::string>& ids_fields,
+                  const std::string& ids_column) {
   const std::size_t n = records.size();
   std::vector<std::vector<std::int32_t>> ids(n);
+  if (!ids_fields.empty()) {
+    for (std::size_t i = 0; i < n; ++i) ids[i] = parse_ids(ids_fields[i], i, input, ids_column);
+  } else {
 #pragma omp parallel for schedule(dynamic, 16)
-  for (std::size_t i = 0; i < n; ++i) ids[i] = tok.encode(records[i].text);
+    for (std::size_t i = 0; i < n; ++i) ids[i] = tok.encode(records[i].text);
+  }
+  const bool by_position = agg.kind == model::Aggregation::Kind::Position;
 
   const auto candidates = agg.kind == model::Aggregation::Kind::Token
                               ? model::word_token_sequences(tok, agg.words)
@@ -120,8 +152,10 @@ Prepared tokenize(const std::vector<io::TextRecord>& records, const io::Gpt2Toke
     if (cut) ids[i].resize(max_length);
     model::CaptureText t;
     t.ids = std::move(ids[i]);
-    if (!candidates.empty()) {
-      t.match = model::find_first_match(t.ids, candidates);
+    if (by_position && static_cast<std::int64_t>(t.ids.size()) > agg.position)
+      t.match = {agg.position, 1};
+    if (!candidates.empty()) t.match = model::find_first_match(t.ids, candidates);
+    if (by_position || !candidates.empty()) {
       if (t.match.begin < 0) {
         unmatched.push_back(i);
         if (skip_unmatched) continue;
@@ -139,7 +173,8 @@ Prepared tokenize(const std::vector<io::TextRecord>& records, const io::Gpt2Toke
       list += (k ? ", " : "") + std::to_string(unmatched[k] + 1);
     throw Error(input + ": " + std::to_string(unmatched.size()) + " record(s) (" + list +
                 (unmatched.size() > 5 ? ", ..." : "") +
-                ") contain none of the words of --aggregate " + agg.spec() +
+                (by_position ? ") have no token at index " + std::to_string(agg.position)
+                             : ") contain none of the words of --aggregate " + agg.spec()) +
                 (p.n_truncated ? " within --max-length tokens" : "") +
                 "; pass --skip-unmatched to leave them out");
   }
@@ -219,7 +254,8 @@ int run_capture(const CaptureOptions& o) {
   key_parts["options"] = {
       {"text_column", o.text_column},      {"label_column", o.label_column},
       {"aggregate", agg.spec()},           {"max_length", max_length},
-      {"dtype", model::dtype_name(dtype)}, {"skip_unmatched", o.skip_unmatched}};
+      {"dtype", model::dtype_name(dtype)}, {"skip_unmatched", o.skip_unmatched},
+      {"ids_column", o.ids_column}};
   const std::string base_key = io::hash_bytes(key_parts.dump());
   auto hook_key = [&](const std::string& h) { return io::hash_bytes(base_key + "|" + h); };
 
@@ -263,7 +299,22 @@ int run_capture(const CaptureOptions& o) {
         "the tokenizer has {} tokens but the model's vocab_size is {}; ids beyond it "
         "will be rejected",
         tok.vocab_size(), cfg.vocab_size);
-  Prepared prep = tokenize(records, tok, max_length, agg, o.skip_unmatched, input.string());
+  std::vector<std::string> ids_fields;
+  if (!o.ids_column.empty()) {
+    if (input.extension() != ".csv")
+      throw UsageError("--ids-column: needs a .csv input (such as `actlens corpus filter "
+                       "--window` writes)");
+    const io::CsvTable t = io::read_csv(input);
+    const int c = t.column(o.ids_column);
+    if (c < 0) throw UsageError("--ids-column: " + input.string() + " has no column '" +
+                                o.ids_column + "'");
+    for (const auto& r : t.rows) ids_fields.push_back(r[static_cast<std::size_t>(c)]);
+    if (ids_fields.size() != records.size())
+      throw Error(input.string() + ": " + std::to_string(ids_fields.size()) + " rows of ids for " +
+                  std::to_string(records.size()) + " texts");
+  }
+  Prepared prep = tokenize(records, tok, max_length, agg, o.skip_unmatched, input.string(),
+                           ids_fields, o.ids_column);
   if (prep.n_truncated)
     spdlog::warn(
         "{} text(s) longer than {} tokens were cut to their first {} tokens "
@@ -375,7 +426,8 @@ int run_capture(const CaptureOptions& o) {
     auto& arr = t["texts"] = nlohmann::json::array();
     for (std::size_t i = 0; i < n; ++i) {
       nlohmann::json e = {{"index", prep.record[i]}, {"ids", prep.texts[i].ids}};
-      if (agg.kind == model::Aggregation::Kind::Token)
+      if (agg.kind == model::Aggregation::Kind::Token ||
+          agg.kind == model::Aggregation::Kind::Position)
         e["match"] = {prep.texts[i].match.begin, prep.texts[i].match.length};
       arr.push_back(std::move(e));
     }
@@ -388,6 +440,7 @@ int run_capture(const CaptureOptions& o) {
                     {"input", input.string()},
                     {"text_column", o.text_column},
                     {"label_column", o.label_column},
+                    {"ids_column", o.ids_column},
                     {"hooks", o.hooks},
                     {"layers", o.layers},
                     {"aggregate", agg.spec()},
@@ -456,6 +509,9 @@ Runner register_capture(CLI::App& app) {
   sub->add_option("--label-column", o->label_column,
                   "Column/key of the label (optional in the input; copied to labels.csv)")
       ->capture_default_str();
+  sub->add_option("--ids-column", o->ids_column,
+                  "Take each text's token ids from this CSV column (space-separated, e.g. the "
+                  "`ids` of `actlens corpus filter --window`) instead of tokenizing its text");
   sub->add_option("--tokenizer", o->tokenizer,
                   "Folder with vocab.json + merges.txt (or encoder.json + vocab.bpe); default: "
                   "the --model folder");
@@ -474,7 +530,8 @@ Runner register_capture(CLI::App& app) {
   sub->add_option("--aggregate", o->aggregate,
                   "Per text: final (last token, as the seeds), mean, max, sum (over its tokens), "
                   "all (every token; ragged, with offsets), token:WORD[,WORD...] (the first "
-                  "occurrence of any word, as the GED seed's ' him'/' her')")
+                  "occurrence of any word, as the GED seed's ' him'/' her'), position:N (the "
+                  "token at index N, as the GED seed's test windows: position:5)")
       ->capture_default_str();
   sub->add_option("--out", o->out, "Output folder (also the cache: reused when up to date)")
       ->capture_default_str();

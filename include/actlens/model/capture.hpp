@@ -29,11 +29,13 @@
 namespace actlens::model {
 
 struct Aggregation {
-  enum class Kind { Final, Mean, Max, Sum, All, Token };
+  enum class Kind { Final, Mean, Max, Sum, All, Token, Position };
   Kind kind = Kind::Final;
   std::vector<std::string> words;  // Kind::Token
+  std::int64_t position = 0;       // Kind::Position: the row at this token index (0-based)
 
-  // "final" | "mean" | "max" | "sum" | "all" | "token:him,her"; throws UsageError otherwise.
+  // "final" | "mean" | "max" | "sum" | "all" | "token:him,her" | "position:5"; throws UsageError
+  // otherwise.
   static Aggregation parse(const std::string& spec);
   std::string spec() const;
 };
@@ -53,7 +55,7 @@ TokenMatch find_first_match(const std::vector<std::int32_t>& ids,
 
 struct CaptureText {
   std::vector<std::int32_t> ids;  // 1 <= size <= n_positions
-  TokenMatch match;               // used by token:W
+  TokenMatch match;               // used by token:W and position:N
 };
 
 struct HookOutput {

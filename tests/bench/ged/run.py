@@ -197,7 +197,9 @@ def run_actlens(runner, args, files, out_dir, tag):
         row["timings"] = tm
         row["core_s"] = tm.get("analyse_s")
         row["in_proc_s"] = tm.get("total_s")
-        row["threads"] = rj.get("threads")
+        # run.json "threads" is the machine's hardware concurrency, not --threads
+        row["threads"] = args.threads or "default"
+        row["run_json_threads"] = rj.get("threads")
     return row
 
 
@@ -269,7 +271,7 @@ def checks_text(results):
     if a.get("timings"):
         lines.append("actlens timings (s): "
                      + ", ".join(f"{k} {v:.4f}" for k, v in a["timings"].items())
-                     + f"; threads {a.get('threads')}; user+sys CPU "
+                     + f"; --threads {a.get('threads')}; user+sys CPU "
                        f"{a['user_s'] + a['sys_s']:.2f} s")
     if a.get("wall_s") and s.get("wall_s") and "error" not in a and "error" not in s:
         r = s["wall_s"] / a["wall_s"]

@@ -6,7 +6,7 @@ Run with the reference venv (see README.md next to this file):
     .venv-ref/bin/python tests/bench/pca/run.py [--quick] [--threads N] [--reps R] ...
     tests/bench/pca/run [same flags]
 
-Data: one synthetic float32 X.npy [N=20000, D=768] (--quick: 2000 x 256) shaped like
+Data: one synthetic float32 X.npy [N=20000, D=768] (--quick: 4000 x 256) shaped like
 residual-stream activations: a decaying spectrum (three well separated top directions, then a
 power-law tail) in a random orthonormal basis, plus a large common mean with a few outlier
 dimensions.  Configurations (each: actlens vs the sklearn peer, same X.npy):
@@ -39,7 +39,7 @@ from benchlib import (Runner, _finish, add_common_args, environment,  # noqa: E4
 DEFAULT_WORK = os.path.join(REPO, "tests", "bench", "work", "pca")
 DEFAULT_ACTLENS = os.path.join(REPO, "build", "release", "actlens")
 FULL = dict(n=20000, d=768)
-QUICK = dict(n=2000, d=256)
+QUICK = dict(n=4000, d=256)  # N >= 10 D: sklearn picks covariance_eigh, as at full size
 # name -> (actlens -k, sklearn n_components, normalize)
 CONFIGS = {"k3": ("3", 3, "none"), "full": ("all", None, "none"), "l2": ("3", 3, "l2")}
 PEER = "sklearn"
@@ -111,7 +111,8 @@ def worker_sklearn(p):
 
 
 def worker_compare(p):
-    """actlens components / explained variance vs sklearn's (float64 comparison)."""
+    """actlens components / explained variance vs sklearn's, and both explained variances vs
+    float64 eigenvalues of X's covariance (numpy, float64 copy of X)."""
     import numpy as np
 
     a = np.load(os.path.join(p["actlens_out"], "components.npy")).astype(np.float64)
@@ -129,6 +130,15 @@ def worker_compare(p):
            "explained_variance_max_rel_diff_top10": float(rel[:10].max()),
            "explained_variance_actlens": [float(v) for v in ea[:3]],
            "explained_variance_peer": [float(v) for v in es[:3]]}
+    # both against float64 eigenvalues of the covariance of X (float64 copy, same normalisation)
+    X = np.load(p["x"]).astype(np.float64)
+    if p["normalize"] == "l2":
+        X /= np.linalg.norm(X, axis=1, keepdims=True) + 1e-8
+    X -= X.mean(axis=0)
+    ref = np.linalg.eigvalsh(X.T @ X / (len(X) - 1))[::-1][:n]
+    del X
+    res["f64_ref_max_rel_diff_actlens"] = float(np.max(np.abs(ea[:n] - ref) / np.abs(ref)))
+    res["f64_ref_max_rel_diff_peer"] = float(np.max(np.abs(es[:n] - ref) / np.abs(ref)))
     pa = os.path.join(p["actlens_out"], "projections.npy")
     ps = os.path.join(p["peer_out"], "projections.npy")
     if n <= 10 and os.path.exists(pa) and os.path.exists(ps):
@@ -161,7 +171,9 @@ def run_actlens(runner, args, x_path, k, normalize, out_dir, tag):
         row["core_s"] = tm.get("fit_s", 0.0) + tm.get("project_s", 0.0)
         row["in_proc_s"] = tm.get("total_s")
         row["solver"] = rj.get("options", {}).get("solver")
-        row["threads"] = rj.get("threads")
+        # run.json "threads" is the machine's hardware concurrency, not --threads
+        row["threads"] = args.threads or "default"
+        row["run_json_threads"] = rj.get("threads")
     return row
 
 
@@ -189,7 +201,8 @@ def run_config(runner, args, name, x_path):
     report_row(name, PEER, rows[PEER])
     checks = {}
     if all("error" not in r for r in rows.values()):
-        c = runner.worker("compare", {"actlens_out": out_a, "peer_out": out_p},
+        c = runner.worker("compare", {"actlens_out": out_a, "peer_out": out_p, "x": x_path,
+                                      "normalize": normalize},
                           f"{name}_compare", wait=False)
         checks = {k: v for k, v in c.items() if k not in ("wall_s", "peak_rss_mib", "user_s",
                                                           "sys_s", "rc", "background_cores",
@@ -226,6 +239,10 @@ def checks_text(results):
                     + f"; explained_variance max rel diff {ch['explained_variance_max_rel_diff']:.2e}"
                     + (f" (top 10: {ch['explained_variance_max_rel_diff_top10']:.2e})"
                        if n > 10 else ""))
+            if ch.get("f64_ref_max_rel_diff_actlens") is not None:
+                line += (f"; vs float64 eigenvalues of the covariance: actlens "
+                         f"{ch['f64_ref_max_rel_diff_actlens']:.2e}, sklearn "
+                         f"{ch['f64_ref_max_rel_diff_peer']:.2e} (max rel diff)")
             if ch.get("projections_max_abs_diff") is not None:
                 line += (f"; projections max abs diff {ch['projections_max_abs_diff']:.2e} "
                          f"(max |value| {ch['projections_max_abs']:.3g})")
@@ -243,7 +260,7 @@ def checks_text(results):
         if a.get("timings"):
             lines.append(f"{name}: actlens timings (s): "
                          + ", ".join(f"{k} {v:.4f}" for k, v in a["timings"].items())
-                         + f"; solver {a.get('solver')}; threads {a.get('threads')}; user+sys "
+                         + f"; solver {a.get('solver')}; --threads {a.get('threads')}; user+sys "
                            f"CPU {a['user_s'] + a['sys_s']:.2f} s")
         if a.get("wall_s") and p.get("wall_s") and "error" not in a and "error" not in p:
             r = p["wall_s"] / a["wall_s"]
