@@ -18,4 +18,15 @@ bool all_finite(const float* data, std::size_t n) {
   return bad == 0;
 }
 
+bool all_finite(const double* data, std::size_t n) {
+  constexpr std::uint64_t kExp = 0x7ff0000000000000ull;
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t bits;
+    std::memcpy(&bits, data + i, sizeof bits);
+    bad |= static_cast<unsigned>((bits & kExp) == kExp);
+  }
+  return bad == 0;
+}
+
 }  // namespace actlens::core

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actlens/core/error.hpp"
+#include "actlens/core/finite.hpp"
 #include "actlens/core/ged.hpp"
 #include "actlens/io/activation_set.hpp"
 #include "actlens/io/npy.hpp"
@@ -61,9 +62,9 @@ struct TwoClassSet {
       parts.push_back(s.read(*ref));
       const auto& x = parts.back();
       const std::string where = ref->file.string() + (name.empty() ? "" : " (" + name + ")");
-      if (!x.allFinite())
+      if (!core::all_finite(x.data(), static_cast<std::size_t>(x.size())))
         for (Eigen::Index r = 0; r < x.rows(); ++r)
-          if (!x.row(r).allFinite())
+          if (!core::all_finite(x.row(r).data(), static_cast<std::size_t>(x.cols())))
             throw Error(where + ": row " + std::to_string(r) + " has NaN/Inf; fix or drop it");
       if (sets.size() == 1 && x.rows() != n_input_rows)
         throw Error(where + " has " + std::to_string(x.rows()) + " rows but " +

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actlens/core/error.hpp"
+#include "actlens/core/finite.hpp"
 #include "actlens/core/pca.hpp"
 #include "actlens/core/scaler.hpp"
 #include "actlens/core/scatter.hpp"
@@ -26,6 +27,8 @@ namespace actlens::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr double kKeepBytes = 1024.0 * 1024.0 * 1024.0;
 
 struct PcaOptions {
   std::string activations, hook, labels, key = "activations", label_column = "label";
@@ -88,7 +91,7 @@ void for_each_chunk(const OpenedInput& in, const std::string& label,
   for (std::size_t i = 0; i < in.rows->n_chunks(); ++i) {
     report::check_interrupted();
     core::RowMatrixXd x = in.rows->read_chunk_double(i, in.layers[0]);
-    if (!x.allFinite()) {
+    if (!core::all_finite(x.data(), static_cast<std::size_t>(x.size()))) {
       for (Eigen::Index r = 0; r < x.rows(); ++r)
         if (!x.row(r).allFinite())
           throw Error(in.where.file.string() + ": row " + std::to_string(first + r) +
@@ -222,11 +225,16 @@ int run_pca(const PcaOptions& o) {
   if (solver == "covariance") {
     // One streamed pass of float64 scatter sums; l2 is per row, so it applies before summing,
     // and center/standard are affine: their statistics follow from the raw ones.
+    // Rows small enough to keep (<= 1 GiB as float64) are kept for the projection, which then
+    // needs no second pass over the file; larger inputs are read again.
     core::ScatterAccumulator acc(d, 1);
-    for_each_chunk(fit_in, "accumulating", [&](core::RowMatrixXd& x, std::int64_t) {
+    const bool keep = static_cast<double>(n) * static_cast<double>(d) * 8.0 <= kKeepBytes;
+    core::RowMatrixXd kept(keep ? n : 0, keep ? d : 0);
+    for_each_chunk(fit_in, "accumulating", [&](core::RowMatrixXd& x, std::int64_t first) {
       norm.apply(x);
       const std::vector<int> ids(static_cast<std::size_t>(x.rows()), 0);
       acc.add(x, ids);
+      if (keep) kept.middleRows(first, x.rows()) = x;
     });
     core::ScatterStats stats = acc.finalize();
     if (o.normalize == "center" || o.normalize == "standard") {
@@ -235,6 +243,10 @@ int run_pca(const PcaOptions& o) {
       stats = core::scale_stats(stats, norm.scaler.mean, norm.scaler.scale);
     }
     fit = core::pca_from_scatter(stats.mean, stats.total_scatter, stats.n, k);
+    if (keep) {
+      norm.scaler.transform(kept);  // center/standard (identity otherwise)
+      fitted_rows = std::move(kept);
+    }
   } else {
     core::RowMatrixXd x = load_all(fit_in, Normalizer{o.normalize == "l2" ? "l2" : "none", {}});
     if (o.normalize == "center" || o.normalize == "standard") {

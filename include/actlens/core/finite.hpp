@@ -6,5 +6,7 @@ namespace actlens::core {
 
 // True when none of the n floats is NaN or +-Inf. Parallel, branch-free over the exponent bits.
 bool all_finite(const float* data, std::size_t n);
+// The same for doubles (Eigen's allFinite() is a serial x - x == x - x loop, ~10x slower).
+bool all_finite(const double* data, std::size_t n);
 
 }  // namespace actlens::core
