@@ -27,8 +27,7 @@ SingleLayerInput resolve_single_layer(const fs::path& path, const std::string& k
       std::string names;
       for (const auto& l : set.layers()) names += (names.empty() ? "" : ", ") + l.name;
       throw UsageError(hook_flag + ": " + path.string() + " has " +
-                       std::to_string(set.layers().size()) + " layers; choose one (" + names +
-                       ")");
+                       std::to_string(set.layers().size()) + " layers; choose one (" + names + ")");
     }
     if (picked.size() != 1)
       throw UsageError(hook_flag + " '" + hook + "' matches " + std::to_string(picked.size()) +
@@ -43,7 +42,8 @@ SingleLayerInput resolve_single_layer(const fs::path& path, const std::string& k
   if (set.axis_layers() > 0) {
     if (layer < 0)
       throw UsageError(layer_flag + ": " + path.string() + " holds " +
-                       std::to_string(set.axis_layers()) + " layers ([N, n_layers, d]); choose one (0.." +
+                       std::to_string(set.axis_layers()) +
+                       " layers ([N, n_layers, d]); choose one (0.." +
                        std::to_string(set.axis_layers() - 1) + ")");
     in.layer = set.select_indices({layer})[0].index;
     in.name = "layer" + std::to_string(layer);

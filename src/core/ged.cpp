@@ -42,8 +42,8 @@ TTest class_ttest(const Eigen::VectorXd& proj, std::span<const bool> is_b, const
 }
 
 // eigh(S, R~), sorted descending; fills eigenvalues and the top vector.
-void solve_direction(const Eigen::MatrixXd& s, const Eigen::MatrixXd& r_shrunk,
-                     GedDirection& out, const char* name) {
+void solve_direction(const Eigen::MatrixXd& s, const Eigen::MatrixXd& r_shrunk, GedDirection& out,
+                     const char* name) {
   GeneralizedEigen ge;
   try {
     ge = eigh_generalized(s, r_shrunk);

@@ -78,8 +78,8 @@ RowMatrixXd PcaFit::transform(const Eigen::Ref<const RowMatrixXd>& x) const {
   return out;
 }
 
-PcaFit pca_from_scatter(const Eigen::VectorXd& mean, const Eigen::MatrixXd& scatter,
-                        std::int64_t n, Eigen::Index k) {
+PcaFit pca_from_scatter(const Eigen::VectorXd& mean, const Eigen::MatrixXd& scatter, std::int64_t n,
+                        Eigen::Index k) {
   const Eigen::Index d = mean.size();
   if (n < 2) throw std::invalid_argument("PCA: needs at least 2 samples, got " + std::to_string(n));
   if (scatter.rows() != d || scatter.cols() != d)

@@ -27,9 +27,9 @@ TTest ttest_ind(const Eigen::Ref<const Eigen::VectorXd>& a,
                 const Eigen::Ref<const Eigen::VectorXd>& b) {
   const auto na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
   if (a.size() < 1 || b.size() < 1 || a.size() + b.size() < 3)
-    throw std::invalid_argument("t-test: needs at least one value per group and three in all (got " +
-                                std::to_string(a.size()) + " and " + std::to_string(b.size()) +
-                                ")");
+    throw std::invalid_argument(
+        "t-test: needs at least one value per group and three in all (got " +
+        std::to_string(a.size()) + " and " + std::to_string(b.size()) + ")");
   const double ma = a.mean(), mb = b.mean();
   TTest r;
   r.df = na + nb - 2;

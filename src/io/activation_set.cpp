@@ -145,8 +145,8 @@ std::vector<LayerRef> ActivationSet::select_names(const std::string& globs,
   std::size_t start = 0;
   while (start <= globs.size()) {
     const std::size_t comma = globs.find(',', start);
-    std::string p = globs.substr(start, comma == std::string::npos ? std::string::npos
-                                                                   : comma - start);
+    std::string p =
+        globs.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!p.empty()) patterns.push_back(p);
     if (comma == std::string::npos) break;
     start = comma + 1;

@@ -137,9 +137,8 @@ std::unique_ptr<PlainActivations> PlainActivations::open(const fs::path& activat
   if (p->dim_ == 0 || shape[0] == 0)
     throw Error(activations.string() + ": no activations (empty array)");
   // No labels file: every row is in one unnamed class (analyses that need no classes).
-  const auto names = labels.empty()
-                         ? std::vector<std::string>(static_cast<std::size_t>(shape[0]))
-                         : read_labels(labels, options.label_column);
+  const auto names = labels.empty() ? std::vector<std::string>(static_cast<std::size_t>(shape[0]))
+                                    : read_labels(labels, options.label_column);
   if (static_cast<std::int64_t>(names.size()) != shape[0])
     throw Error(labels.string() + ": " + std::to_string(names.size()) + " labels for " +
                 std::to_string(shape[0]) + " rows of " + activations.filename().string() +

@@ -214,8 +214,11 @@ TEST_CASE("position:N equals the transformers row at token N", "[model][referenc
   double worst = 0;
   for (std::int64_t i = 0; i < got.rows; ++i)
     for (std::int64_t j = 0; j < d; ++j)
-      worst = std::max(worst, std::fabs(got.data[static_cast<std::size_t>(i * d + j)] -
-                                        all[static_cast<std::size_t>(
-                                            (static_cast<std::int64_t>(off[static_cast<std::size_t>(i)]) + 2) * d + j)]));
+      worst = std::max(
+          worst,
+          std::fabs(
+              got.data[static_cast<std::size_t>(i * d + j)] -
+              all[static_cast<std::size_t>(
+                  (static_cast<std::int64_t>(off[static_cast<std::size_t>(i)]) + 2) * d + j)]));
   CHECK(worst < 1e-4);
 }

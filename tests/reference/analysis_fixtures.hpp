@@ -32,8 +32,7 @@ inline Eigen::VectorXd load_row(const std::filesystem::path& p, Eigen::Index l) 
     const auto v = io::to_double_vector(a);
     const Eigen::Index rows = a.shape.at(0);
     const Eigen::Index cols = static_cast<Eigen::Index>(v.size()) / rows;
-    return core::RowMatrixXd(
-        Eigen::Map<const core::RowMatrixXd>(v.data(), rows, cols));
+    return core::RowMatrixXd(Eigen::Map<const core::RowMatrixXd>(v.data(), rows, cols));
   }();
   return m.row(l).transpose();
 }

@@ -21,7 +21,9 @@ namespace {
 
 const std::vector<std::string> kCases = {"tiny_him_her", "synthetic_wide", "synthetic_tall"};
 
-std::filesystem::path case_dir(const std::string& c) { return test::reference_dir() / "ged" / c; }
+std::filesystem::path case_dir(const std::string& c) {
+  return test::reference_dir() / "ged" / c;
+}
 
 struct TwoClass {
   std::vector<core::RowMatrixXd> layers;

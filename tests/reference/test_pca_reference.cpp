@@ -20,10 +20,12 @@ using test::load_vector;
 
 namespace {
 
-const std::vector<std::string> kCases = {"tall",     "tall_full", "wide",          "wide_full",
-                                         "l2_seed",  "standard",  "gap_randomized"};
+const std::vector<std::string> kCases = {"tall",    "tall_full", "wide",          "wide_full",
+                                         "l2_seed", "standard",  "gap_randomized"};
 
-std::filesystem::path case_dir(const std::string& c) { return test::reference_dir() / "pca" / c; }
+std::filesystem::path case_dir(const std::string& c) {
+  return test::reference_dir() / "pca" / c;
+}
 
 // The fixture's input after the normalisation its meta names.
 core::RowMatrixXd normalized_input(const std::string& c, const nlohmann::json& meta) {
@@ -90,8 +92,12 @@ TEST_CASE("PCA equals sklearn: exact routes", "[core][reference][pca]") {
     INFO("case " << c);
     const core::RowMatrixXd x = normalized_input(c, meta);
     const Eigen::Index k = meta["k"].get<Eigen::Index>();
-    SECTION("streamed scatter, " + c) { check_fit(streamed_fit(x, k), c, k, x); }
-    SECTION("gram, " + c) { check_fit(core::pca_gram(x, k), c, k, x); }
+    SECTION("streamed scatter, " + c) {
+      check_fit(streamed_fit(x, k), c, k, x);
+    }
+    SECTION("gram, " + c) {
+      check_fit(core::pca_gram(x, k), c, k, x);
+    }
   }
 }
 
@@ -110,7 +116,8 @@ TEST_CASE("PCA equals sklearn: the full spectrum, its counts and elbow", "[core]
         if (spectrum[i] > 1e-9 * spectrum[0]) CHECK(close_rel(fit.spectrum[i], spectrum[i], 1e-6));
       const Eigen::VectorXd ratio = fit.spectrum_ratio();
       for (const auto& [pct, m] : meta["components_for"].items())
-        CHECK(core::components_for_fraction(ratio, std::stod(pct) / 100.0) == m.get<Eigen::Index>());
+        CHECK(core::components_for_fraction(ratio, std::stod(pct) / 100.0) ==
+              m.get<Eigen::Index>());
       CHECK(core::elbow(ratio) == meta["elbow"].get<Eigen::Index>());
     }
   }

@@ -84,6 +84,7 @@ TEST_CASE("Statistics reject degenerate input", "[core][stats]") {
                     Catch::Contains("constant"));
   CHECK_THROWS_WITH(core::pearsonr(Eigen::Vector3d(1, 2, 1), Eigen::Vector2d(1, 2)),
                     Catch::Contains("3 values"));
-  CHECK_THROWS_WITH(core::eigh_generalized(Eigen::Matrix2d::Identity(), -Eigen::Matrix2d::Identity()),
-                    Catch::Contains("not positive definite"));
+  CHECK_THROWS_WITH(
+      core::eigh_generalized(Eigen::Matrix2d::Identity(), -Eigen::Matrix2d::Identity()),
+      Catch::Contains("not positive definite"));
 }

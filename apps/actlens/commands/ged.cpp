@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "activation_input.hpp"
 #include "actlens/core/error.hpp"
 #include "actlens/core/finite.hpp"
 #include "actlens/core/ged.hpp"
@@ -18,7 +19,6 @@
 #include "actlens/report/progress.hpp"
 #include "actlens/report/run_info.hpp"
 #include "actlens/report/writers.hpp"
-#include "activation_input.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
 
@@ -41,7 +41,7 @@ struct GedCliOptions {
 // A two-class activation set (train or test): either one input with a label per row, or one
 // input per class. Rows of other labels are left out.
 struct TwoClassSet {
-  std::string role;  // "train" or "test", for messages
+  std::string role;                     // "train" or "test", for messages
   std::vector<io::ActivationSet> sets;  // 1 (labels) or 2 (a, b)
   std::vector<std::int64_t> keep;       // labels mode: rows of the input that belong to a or b
   std::vector<bool> is_b;               // per kept row
@@ -73,9 +73,8 @@ struct TwoClassSet {
     }
     if (parts.size() == 2) {
       if (parts[0].cols() != parts[1].cols())
-        throw Error(role + " layer '" + name + "': class a has " +
-                    std::to_string(parts[0].cols()) + " features, class b " +
-                    std::to_string(parts[1].cols()));
+        throw Error(role + " layer '" + name + "': class a has " + std::to_string(parts[0].cols()) +
+                    " features, class b " + std::to_string(parts[1].cols()));
       core::RowMatrixXd x(parts[0].rows() + parts[1].rows(), parts[0].cols());
       x << parts[0], parts[1];
       return x;
@@ -151,7 +150,8 @@ TwoClassSet open_pair(const std::string& role, const fs::path& a, const fs::path
 }
 
 // Pair mode learns its row counts (and so the class flags) from the first layer it reads.
-void fill_pair_flags(TwoClassSet& t, const std::string& layer, const std::vector<std::string>& classes) {
+void fill_pair_flags(TwoClassSet& t, const std::string& layer,
+                     const std::vector<std::string>& classes) {
   if (t.sets.size() != 2 || !t.is_b.empty()) return;
   for (int c = 0; c < 2; ++c) {
     const auto& s = t.sets[static_cast<std::size_t>(c)];
@@ -181,7 +181,9 @@ std::vector<std::string> pick_layers(const io::ActivationSet& s, const GedCliOpt
   return names;
 }
 
-std::string dir_name(const std::string& layer) { return layer.empty() ? "activations" : layer; }
+std::string dir_name(const std::string& layer) {
+  return layer.empty() ? "activations" : layer;
+}
 
 nlohmann::json direction_json(const core::GedDirection& d) {
   nlohmann::json j = {
@@ -190,8 +192,8 @@ nlohmann::json direction_json(const core::GedDirection& d) {
       {"train_p", d.train.p},
       {"train_df", d.train.df},
       {"top_eigenvalue", d.eigenvalues[0]},
-      {"eigenvalues", std::vector<double>(d.eigenvalues.data(),
-                                          d.eigenvalues.data() + d.eigenvalues.size())}};
+      {"eigenvalues",
+       std::vector<double>(d.eigenvalues.data(), d.eigenvalues.data() + d.eigenvalues.size())}};
   if (d.test) {
     j["test_t"] = d.test->t;
     j["test_abs_t"] = std::fabs(d.test->t);
@@ -211,8 +213,7 @@ int run_ged(const GedCliOptions& o) {
   if (labeled == paired)
     throw UsageError("give either --activations PATH (with labels) or --a PATH --b PATH");
   if (paired && (o.a.empty() || o.b.empty())) throw UsageError("--a and --b go together");
-  if (!o.test_a.empty() != !o.test_b.empty())
-    throw UsageError("--test-a and --test-b go together");
+  if (!o.test_a.empty() != !o.test_b.empty()) throw UsageError("--test-a and --test-b go together");
   if (!o.test.empty() && !o.test_a.empty()) throw UsageError("use --test or --test-a/--test-b");
   if (!(o.shrinkage >= 0 && o.shrinkage <= 1)) throw UsageError("--shrinkage: a value in [0, 1]");
   if (o.pca_variance != -1 && !(o.pca_variance > 0 && o.pca_variance <= 100))
@@ -229,8 +230,9 @@ int run_ged(const GedCliOptions& o) {
 
   report::RunInfo info("ged", command_line(), ACTLENS_VERSION);
   info.start("open");
-  TwoClassSet train = labeled ? open_labeled("train", o.activations, o.labels, o, classes, "--labels")
-                              : open_pair("train", o.a, o.b, o);
+  TwoClassSet train = labeled
+                          ? open_labeled("train", o.activations, o.labels, o, classes, "--labels")
+                          : open_pair("train", o.a, o.b, o);
   std::optional<TwoClassSet> test;
   if (!o.test.empty())
     test = open_labeled("test", o.test, o.test_labels, o, classes, "--test-labels");
@@ -249,11 +251,22 @@ int run_ged(const GedCliOptions& o) {
                o.pca_variance > 0 ? fmt::format("reaching {}% variance", o.pca_variance)
                                   : std::string("the seed's rule (99%)"));
 
-  std::vector<std::string> header = {
-      "index",          "layer",          "train_abs_t_a_gt_b", "train_p_a_gt_b",
-      "train_abs_t_b_gt_a", "train_p_b_gt_a", "pattern_abs_r",  "pattern_p",
-      "test_abs_t_a_gt_b",  "test_p_a_gt_b",  "test_abs_t_b_gt_a", "test_p_b_gt_a",
-      "top_eigenvalue_a_gt_b", "top_eigenvalue_b_gt_a", "n_components", "variance_kept"};
+  std::vector<std::string> header = {"index",
+                                     "layer",
+                                     "train_abs_t_a_gt_b",
+                                     "train_p_a_gt_b",
+                                     "train_abs_t_b_gt_a",
+                                     "train_p_b_gt_a",
+                                     "pattern_abs_r",
+                                     "pattern_p",
+                                     "test_abs_t_a_gt_b",
+                                     "test_p_a_gt_b",
+                                     "test_abs_t_b_gt_a",
+                                     "test_p_b_gt_a",
+                                     "top_eigenvalue_a_gt_b",
+                                     "top_eigenvalue_b_gt_a",
+                                     "n_components",
+                                     "variance_kept"};
   std::vector<std::vector<std::string>> table;
   nlohmann::json layer_json = nlohmann::json::array();
   report::Progress progress("layers", layers.size(), true);
@@ -287,12 +300,11 @@ int run_ged(const GedCliOptions& o) {
     const auto& ab = r.a_gt_b;
     const auto& ba = r.b_gt_a;
     table.push_back({std::to_string(li), name, f(std::fabs(ab.train.t)), f(ab.train.p),
-                     f(std::fabs(ba.train.t)), f(ba.train.p),
-                     f(std::fabs(r.pattern_correlation.r)), f(r.pattern_correlation.p),
-                     ab.test ? f(std::fabs(ab.test->t)) : "", ab.test ? f(ab.test->p) : "",
-                     ba.test ? f(std::fabs(ba.test->t)) : "", ba.test ? f(ba.test->p) : "",
-                     f(ab.eigenvalues[0]), f(ba.eigenvalues[0]), std::to_string(r.n_components),
-                     f(r.variance_kept)});
+                     f(std::fabs(ba.train.t)), f(ba.train.p), f(std::fabs(r.pattern_correlation.r)),
+                     f(r.pattern_correlation.p), ab.test ? f(std::fabs(ab.test->t)) : "",
+                     ab.test ? f(ab.test->p) : "", ba.test ? f(std::fabs(ba.test->t)) : "",
+                     ba.test ? f(ba.test->p) : "", f(ab.eigenvalues[0]), f(ba.eigenvalues[0]),
+                     std::to_string(r.n_components), f(r.variance_kept)});
     layer_json.push_back({{"index", li},
                           {"layer", name},
                           {"n_train", x.rows()},
@@ -391,8 +403,7 @@ int run_ged(const GedCliOptions& o) {
 Runner register_ged(CLI::App& app) {
   auto o = std::make_shared<GedCliOptions>();
   auto* sub = app.add_subcommand(
-      "ged",
-      "Regularized generalized eigendecomposition of two classes per layer (the GED seed)");
+      "ged", "Regularized generalized eigendecomposition of two classes per layer (the GED seed)");
   sub->add_option("--activations", o->activations,
                   "Training activations: a folder of per-layer files (e.g. an `actlens capture` "
                   "output) or one [N, d] / [N, n_layers, d] file");

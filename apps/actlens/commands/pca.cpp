@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "activation_input.hpp"
 #include "actlens/core/error.hpp"
 #include "actlens/core/finite.hpp"
 #include "actlens/core/pca.hpp"
@@ -19,7 +20,6 @@
 #include "actlens/report/progress.hpp"
 #include "actlens/report/run_info.hpp"
 #include "actlens/report/writers.hpp"
-#include "activation_input.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
 
@@ -47,8 +47,8 @@ struct PcaOptions {
 // The seed's x / (||x|| + 1e-8) per row, or sklearn's StandardScaler / centring fitted on the
 // fit set; applied the same way to every set that is projected.
 struct Normalizer {
-  std::string kind;            // none | l2 | center | standard
-  core::FittedScaler scaler;   // center, standard: fitted on the fit set
+  std::string kind;           // none | l2 | center | standard
+  core::FittedScaler scaler;  // center, standard: fitted on the fit set
 
   void apply(core::RowMatrixXd& x) const {
     if (kind == "l2") {
@@ -190,9 +190,9 @@ int run_pca(const PcaOptions& o) {
   const OpenedInput fit_in = open_input(o.activations, o.hook, o.layer, o.labels, o, "");
   std::optional<OpenedInput> apply_in;
   if (!o.apply_to.empty()) {
-    apply_in = open_input(o.apply_to, o.apply_hook.empty() ? o.hook : o.apply_hook,
-                          o.apply_layer >= 0 ? o.apply_layer : o.layer, o.apply_labels, o,
-                          "apply-");
+    apply_in =
+        open_input(o.apply_to, o.apply_hook.empty() ? o.hook : o.apply_hook,
+                   o.apply_layer >= 0 ? o.apply_layer : o.layer, o.apply_labels, o, "apply-");
     if (apply_in->rows->dim() != fit_in.rows->dim())
       throw Error(apply_in->where.file.string() + ": rows have " +
                   std::to_string(apply_in->rows->dim()) + " features, but the fit set (" +
@@ -201,8 +201,9 @@ int run_pca(const PcaOptions& o) {
   info.stop("open");
   const std::int64_t n = fit_in.rows->n_samples();
   const std::int64_t d = fit_in.rows->dim();
-  if (n < 2) throw Error(fit_in.where.file.string() + ": PCA needs at least 2 samples, got " +
-                         std::to_string(n));
+  if (n < 2)
+    throw Error(fit_in.where.file.string() + ": PCA needs at least 2 samples, got " +
+                std::to_string(n));
   const Eigen::Index limit = std::min<Eigen::Index>(n, d);
   const Eigen::Index k = k_req ? *k_req : limit;
   if (k > limit)
@@ -264,8 +265,8 @@ int run_pca(const PcaOptions& o) {
                 ": every feature is constant (zero total variance); nothing to analyse");
 
   info.start("project");
-  const core::RowMatrixXd proj = fitted_rows ? fit.transform(*fitted_rows)
-                                             : project(fit_in, norm, fit, "projecting");
+  const core::RowMatrixXd proj =
+      fitted_rows ? fit.transform(*fitted_rows) : project(fit_in, norm, fit, "projecting");
   std::optional<core::RowMatrixXd> proj_apply;
   if (apply_in) proj_apply = project(*apply_in, norm, fit, "projecting --apply-to");
   info.stop("project");
@@ -315,8 +316,9 @@ int run_pca(const PcaOptions& o) {
   io::write_npy(out.path() / "explained_variance.npy",
                 io::make_array(to_vec(fit.explained_variance)));
   if (o.normalize == "center" || o.normalize == "standard")
-    io::write_npz(out.path() / "scaler.npz", {{"mean", io::make_array(to_vec(norm.scaler.mean))},
-                                              {"scale", io::make_array(to_vec(norm.scaler.scale))}});
+    io::write_npz(out.path() / "scaler.npz",
+                  {{"mean", io::make_array(to_vec(norm.scaler.mean))},
+                   {"scale", io::make_array(to_vec(norm.scaler.scale))}});
   write_projections(out.path(), "projections", fit_in, proj, o.csv_components);
   if (proj_apply)
     write_projections(out.path(), "projections_applied", *apply_in, *proj_apply, o.csv_components);
@@ -391,7 +393,8 @@ Runner register_pca(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--apply-to", o->apply_to,
                   "Also project these activations with the fitted PCA (projections_applied.csv)");
-  sub->add_option("--apply-hook", o->apply_hook, "Layer file of the --apply-to folder (default --hook)");
+  sub->add_option("--apply-hook", o->apply_hook,
+                  "Layer file of the --apply-to folder (default --hook)");
   sub->add_option("--apply-layer", o->apply_layer, "Layer index of --apply-to (default --layer)");
   sub->add_option("--apply-labels", o->apply_labels,
                   "Labels of --apply-to (default: its folder's labels.csv)");

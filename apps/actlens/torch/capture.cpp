@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
-#include <sstream>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -251,11 +251,10 @@ int run_capture(const CaptureOptions& o) {
   key_parts["input"] = io::hash_file(input);
   info.add_input("texts", input, std::to_string(records.size()) + " texts", fs::file_size(input),
                  key_parts["input"]);
-  key_parts["options"] = {
-      {"text_column", o.text_column},      {"label_column", o.label_column},
-      {"aggregate", agg.spec()},           {"max_length", max_length},
-      {"dtype", model::dtype_name(dtype)}, {"skip_unmatched", o.skip_unmatched},
-      {"ids_column", o.ids_column}};
+  key_parts["options"] = {{"text_column", o.text_column},      {"label_column", o.label_column},
+                          {"aggregate", agg.spec()},           {"max_length", max_length},
+                          {"dtype", model::dtype_name(dtype)}, {"skip_unmatched", o.skip_unmatched},
+                          {"ids_column", o.ids_column}};
   const std::string base_key = io::hash_bytes(key_parts.dump());
   auto hook_key = [&](const std::string& h) { return io::hash_bytes(base_key + "|" + h); };
 
@@ -302,12 +301,13 @@ int run_capture(const CaptureOptions& o) {
   std::vector<std::string> ids_fields;
   if (!o.ids_column.empty()) {
     if (input.extension() != ".csv")
-      throw UsageError("--ids-column: needs a .csv input (such as `actlens corpus filter "
-                       "--window` writes)");
+      throw UsageError(
+          "--ids-column: needs a .csv input (such as `actlens corpus filter "
+          "--window` writes)");
     const io::CsvTable t = io::read_csv(input);
     const int c = t.column(o.ids_column);
-    if (c < 0) throw UsageError("--ids-column: " + input.string() + " has no column '" +
-                                o.ids_column + "'");
+    if (c < 0)
+      throw UsageError("--ids-column: " + input.string() + " has no column '" + o.ids_column + "'");
     for (const auto& r : t.rows) ids_fields.push_back(r[static_cast<std::size_t>(c)]);
     if (ids_fields.size() != records.size())
       throw Error(input.string() + ": " + std::to_string(ids_fields.size()) + " rows of ids for " +

@@ -42,10 +42,10 @@ struct GedDirection {
 };
 
 struct GedResult {
-  Eigen::Index n_components = 0;   // m
-  double variance_kept = 0;        // cumulative % of the m components
-  Eigen::VectorXd pca_spectrum;    // [min(N, D)] PCA variances of the training rows
-  GedDirection a_gt_b, b_gt_a;     // eigh(S_a, R~_b) and eigh(S_b, R~_a)
+  Eigen::Index n_components = 0;    // m
+  double variance_kept = 0;         // cumulative % of the m components
+  Eigen::VectorXd pca_spectrum;     // [min(N, D)] PCA variances of the training rows
+  GedDirection a_gt_b, b_gt_a;      // eigh(S_a, R~_b) and eigh(S_b, R~_a)
   Correlation pattern_correlation;  // pearsonr(pattern a>b, pattern b>a)
 };
 

@@ -36,8 +36,8 @@ struct PcaFit {
 
 // k components (1 <= k <= min(n, D)) from the mean [D] and the centred scatter sum
 // sum_i (x_i - mean)(x_i - mean)^T [D, D] (lower triangle read) of n >= 2 rows.
-PcaFit pca_from_scatter(const Eigen::VectorXd& mean, const Eigen::MatrixXd& scatter,
-                        std::int64_t n, Eigen::Index k);
+PcaFit pca_from_scatter(const Eigen::VectorXd& mean, const Eigen::MatrixXd& scatter, std::int64_t n,
+                        Eigen::Index k);
 
 // k components of x [N, D] through the Gram matrix of the centred rows: O(N^2 D), exact.
 PcaFit pca_gram(const Eigen::Ref<const RowMatrixXd>& x, Eigen::Index k);

@@ -13,7 +13,8 @@ struct TTest {
 // Student's t-test for two independent samples with equal variances, two-sided: scipy
 // stats.ttest_ind(a, b) with its defaults. Throws std::invalid_argument when a group has fewer
 // than one value, both together fewer than three, or the pooled variance is zero.
-TTest ttest_ind(const Eigen::Ref<const Eigen::VectorXd>& a, const Eigen::Ref<const Eigen::VectorXd>& b);
+TTest ttest_ind(const Eigen::Ref<const Eigen::VectorXd>& a,
+                const Eigen::Ref<const Eigen::VectorXd>& b);
 
 struct Correlation {
   double r = 0;  // Pearson's r, clipped to [-1, 1]
