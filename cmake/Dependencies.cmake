@@ -14,7 +14,9 @@
 #   oneDNN (libdnnl-dev)              dnnl_sgemm for float32 CPU matrix products in model/
 #   xxHash (libxxhash-dev)            content hashes of inputs (capture's cache keys)
 #   Spectra (libspectra-dev)          Lanczos eigensolver for top-k PCA without a D x D matrix
-#   Boost.Math (libboost-math-dev)    Student's t and beta distributions for p-values
+#   Boost.Math (libboost-math-dev)    Student's t, beta and normal distributions for p-values
+#   nanoflann (libnanoflann-dev)      KD-tree radius/neighbour search (DBSCAN)
+#   FFTW3 (libfftw3-dev)              FFTs of the interpolation-based (FIt-SNE) t-SNE gradient
 find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(OpenMP REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
@@ -24,10 +26,12 @@ find_package(ZLIB REQUIRED)
 find_package(tomlplusplus REQUIRED)
 find_package(spectra REQUIRED CONFIG PATHS /usr/share/spectra/cmake)
 find_package(Boost 1.74 REQUIRED)
+find_package(nanoflann REQUIRED CONFIG PATHS /usr/share/nanoflann/cmake)
 # Debian's PCRE2 ships no CMake config, only a pkg-config file.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3)
 
 # LibTorch: Debian's CPU build by default; CMAKE_PREFIX_PATH=$(python -c 'import torch;
 # print(torch.utils.cmake_prefix_path)') selects PyPI's (CUDA) build, see scripts/build-cuda.
