@@ -27,6 +27,21 @@ struct Correlation {
 Correlation pearsonr(const Eigen::Ref<const Eigen::VectorXd>& x,
                      const Eigen::Ref<const Eigen::VectorXd>& y);
 
+// Ranks 1..n of x, ties given their average rank: scipy stats.rankdata(x, method="average").
+Eigen::VectorXd rankdata(const Eigen::Ref<const Eigen::VectorXd>& x);
+
+// Spearman's rank correlation and its two-sided p-value: scipy stats.spearmanr(x, y) for two
+// vectors (r = Pearson's r of the average ranks; p from Student's t with n - 2 degrees of freedom,
+// t = r sqrt((n - 2) / ((1 + r)(1 - r)))). Throws as pearsonr.
+Correlation spearmanr(const Eigen::Ref<const Eigen::VectorXd>& x,
+                      const Eigen::Ref<const Eigen::VectorXd>& y);
+
+// Kendall's tau-b and its two-sided p-value: scipy stats.kendalltau(x, y) (variant "b", method
+// "auto": the exact null distribution when neither input has ties and n <= 33, else the normal
+// approximation with scipy's tie-corrected variance). O(n log n) (Knight's merge-sort count).
+Correlation kendalltau(const Eigen::Ref<const Eigen::VectorXd>& x,
+                       const Eigen::Ref<const Eigen::VectorXd>& y);
+
 // Two-sided p of a t statistic with `df` degrees of freedom: 2 * P(T > |t|).
 double t_two_sided_p(double t, double df);
 
