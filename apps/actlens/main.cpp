@@ -89,7 +89,9 @@ int main(int argc, char** argv) {
   dispatch_to_torch_binary(argc, argv);
 #endif
   actlens::cli::set_command_line(argc, argv);
-  CLI::App app{"actlens: activation analyses for mechanistic interpretability (LDA, ...)"};
+  CLI::App app{
+      "actlens: activation analyses for mechanistic interpretability (LDA, PCA, GED, RSA, t-SNE, "
+      "DBSCAN, ...)"};
   app.set_version_flag("--version", std::string(ACTLENS_VERSION));
   app.require_subcommand(1);
   app.fallthrough();
@@ -113,6 +115,10 @@ int main(int argc, char** argv) {
 #endif
   add(actlens::cli::register_pca);
   add(actlens::cli::register_ged);
+  add(actlens::cli::register_rsa);
+  add(actlens::cli::register_tsne);
+  add(actlens::cli::register_dbscan);
+  add(actlens::cli::register_cluster);
   add(actlens::cli::register_corpus);
   add(actlens::cli::register_compare);
 

@@ -52,6 +52,12 @@ def main():
     labels(os.path.join(OUT, "lone_b.csv"), ["a"] * 19 + ["b"])
     labels(os.path.join(OUT, "three_classes.csv"), ["a"] * 7 + ["b"] * 7 + ["c"] * 6)
     labels(os.path.join(OUT, "short_labels.csv"), ["a", "b", "a", "b", "a"])
+    # t-SNE thread-count check: 1000 clustered points in 30-D, large enough that OpenBLAS
+    # threads its products (a thread-dependent PCA init would show as different bytes)
+    trng = np.random.default_rng(7)
+    centres = trng.normal(size=(8, 30)) * 4
+    np.save(os.path.join(OUT, "tsne_threads.npy"),
+            (centres[trng.integers(0, 8, 1000)] + trng.normal(size=(1000, 30))).astype(np.float32))
     print("wrote", sorted(os.listdir(OUT)))
 
 

@@ -14,5 +14,9 @@ Runner register_compare(CLI::App& app);
 Runner register_corpus(CLI::App& app);
 Runner register_pca(CLI::App& app);
 Runner register_ged(CLI::App& app);
+Runner register_rsa(CLI::App& app);
+Runner register_tsne(CLI::App& app);
+Runner register_dbscan(CLI::App& app);
+Runner register_cluster(CLI::App& app);
 
 }  // namespace actlens::cli

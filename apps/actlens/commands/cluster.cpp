@@ -1,0 +1,122 @@
+// actlens cluster: the RSA seed's tSNE_dbscan in one command, for one or more spaces: unit rows ->
+// t-SNE (perplexity 5) -> DBSCAN (eps 20, min_samples 3) on the t-SNE coordinates, then the
+// seed's "Tokens in group k" listing per space.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "actlens/core/error.hpp"
+#include "actlens/io/atomic_file.hpp"
+#include "actlens/report/output_dir.hpp"
+#include "actlens/report/run_info.hpp"
+#include "actlens/report/writers.hpp"
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "embedding_steps.hpp"
+
+namespace actlens::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ClusterOptions {
+  std::vector<std::string> inputs;
+  std::string names;
+  std::string normalize = "l2";
+  TsneFlags tsne;
+  DbscanFlags dbscan;
+  PointsOptions points;
+  int threads = 0;
+  std::string out = "results/cluster";
+};
+
+int run_cluster(const ClusterOptions& o) {
+  set_threads(o.threads);
+  const std::vector<std::string> names = space_names(o.names, o.inputs);
+
+  report::RunInfo info("cluster", command_line(), ACTLENS_VERSION);
+  info.start("read");
+  std::vector<Points> spaces;
+  for (const auto& in : o.inputs) spaces.push_back(load_points(in, o.points));
+  info.stop("read");
+  report::OutputDir out(o.out);
+  nlohmann::json summary = nlohmann::json::object();
+  std::string listing;
+  for (std::size_t s = 0; s < spaces.size(); ++s) {
+    const Points& p = spaces[s];
+    const fs::path dir = out.path() / names[s];
+    fs::create_directories(dir);
+    const core::RowMatrixXd x = normalized(p, o.normalize);
+    info.start("tsne " + names[s]);
+    const core::TsneResult t = run_tsne(x, p, o.tsne, o.threads);
+    info.stop("tsne " + names[s]);
+    const nlohmann::json tj = write_tsne(dir, p, x, t, o.tsne);
+    Points on_tsne = p;
+    on_tsne.x = t.embedding;
+    on_tsne.path = p.path + " (t-SNE)";
+    info.start("dbscan " + names[s]);
+    const core::DbscanResult d = run_dbscan(t.embedding, on_tsne, o.dbscan, o.threads);
+    info.stop("dbscan " + names[s]);
+    const nlohmann::json dj = write_dbscan(dir, p, t.embedding, d, o.dbscan);
+    listing += "\n** Clusters in " + names[s] + ":\n" + cluster_listing(p, d);
+    summary[names[s]] = {{"kl_divergence", tj["kl_divergence"]},
+                         {"n_clusters", dj["n_clusters"]},
+                         {"n_noise", dj["n_noise"]}};
+    info.add_input(names[s], p.path, p.format, p.bytes);
+  }
+  report::write_json(out.path() / "cluster.json", summary);
+  io::write_file_atomic(out.path() / "listing.txt", listing.substr(1));
+  auto& opt = info.options();
+  opt["normalize"] = o.normalize;
+  opt["words"] = o.points.words;
+  opt["perplexity"] = o.tsne.perplexity;
+  opt["method"] = o.tsne.method;
+  opt["seed"] = o.tsne.seed;
+  opt["eps"] = o.dbscan.eps;
+  opt["min_samples"] = o.dbscan.min_samples;
+  opt["metric"] = o.dbscan.metric;
+  info.summary() = summary;
+  info.write(out.path());
+  out.commit();
+  std::fputs(listing.substr(1).c_str(), stdout);
+  spdlog::info("results in {}", out.target().string());
+  return 0;
+}
+
+}  // namespace
+
+Runner register_cluster(CLI::App& app) {
+  auto o = std::make_shared<ClusterOptions>();
+  // The seed's tSNE_dbscan parameters are this command's defaults.
+  o->tsne.perplexity = 5;
+  o->dbscan.eps = 20;
+  o->dbscan.min_samples = 3;
+  auto* sub =
+      app.add_subcommand("cluster",
+                         "The RSA seed's t-SNE -> DBSCAN pipeline on one or more spaces, with its "
+                         "'Tokens in group k' listing (defaults: l2 rows, perplexity 5, eps 20, "
+                         "min_samples 3)");
+  sub->add_option("inputs", o->inputs,
+                  "Embedding files or activations, each clustered on its own (the seed: the "
+                  "50-d and 300-d GloVe vectors of the same words)")
+      ->required();
+  sub->add_option("--names", o->names, "Names of the inputs, comma-separated (default: stems)");
+  sub->add_option("--normalize", o->normalize,
+                  "Rows before t-SNE: l2 (the seed's E / ||E||) or none")
+      ->capture_default_str();
+  add_tsne_options(sub, o->tsne);
+  add_dbscan_options(sub, o->dbscan);
+  add_points_options(sub, o->points);
+  sub->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")
+      ->capture_default_str();
+  sub->add_option("-o,--out", o->out, "Output folder: one subfolder per input")
+      ->capture_default_str();
+  add_config_option(*sub);
+  return [o] { return run_cluster(*o); };
+}
+
+}  // namespace actlens::cli
