@@ -92,3 +92,7 @@ actlens_cli_test(dbscan_min_samples_zero 2 "--min-samples 0: must be >= 1" ${EO}
 actlens_cli_test(tsne_bad_method 2 "--method: use exact, barnes_hut or fft" ${EO}/u4 -- tsne ${TSNE_REF}/seed/X.npy --perplexity 5 --method umap --out ${EO}/u4)
 actlens_cli_test(rsa_one_space 2 "at least two spaces" ${EO}/u5 -- rsa ${RSA_REF}/seed20/A.npy --out ${EO}/u5)
 actlens_cli_test(rsa_bad_method 2 "--method: correlation method 'cosine'" ${EO}/u6 -- rsa ${RSA_REF}/seed20/A.npy ${RSA_REF}/seed20/B.npy --names a,b --method cosine --out ${EO}/u6)
+# a GPT-2 folder's token embeddings (wte rows of single-token words, ' word' with the flag)
+set(TINY ${CMAKE_CURRENT_SOURCE_DIR}/data/models/tiny)
+actlens_cli_test(tsne_gpt2_wte 0 "results in" ${EO}/tsne_wte -- tsne ${TINY} --words in,and,of,to,the,is,that,text,token,byte,merges,so --gpt2-leading-space --perplexity 3 --out ${EO}/tsne_wte)
+actlens_cli_test(gpt2_multi_token_word 1 "tiny: .*zebra.*tokens.*--skip-missing" ${EO}/e12 -- tsne ${TINY} --words the,zebra,text --gpt2-leading-space --perplexity 1 --out ${EO}/e12)
