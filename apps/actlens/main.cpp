@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
   add(actlens::cli::register_cluster);
   add(actlens::cli::register_corpus);
   add(actlens::cli::register_compare);
+  add(actlens::cli::register_process);
 
   std::string cmd;
   try {

@@ -18,5 +18,6 @@ Runner register_rsa(CLI::App& app);
 Runner register_tsne(CLI::App& app);
 Runner register_dbscan(CLI::App& app);
 Runner register_cluster(CLI::App& app);
+Runner register_process(CLI::App& app);
 
 }  // namespace actlens::cli
