@@ -45,7 +45,7 @@ int fail(const std::string& cmd, const std::string& msg, int code) {
 #ifndef ACTLENS_WITH_MODEL
 // Commands that run a model live in actlens-torch (it links LibTorch; see CMakeLists.txt).
 const std::set<std::string>& torch_commands() {
-  static const std::set<std::string> names = {"capture"};
+  static const std::set<std::string> names = {"capture", "train", "beliefs", "steer"};
   return names;
 }
 
@@ -77,6 +77,15 @@ actlens::cli::Runner register_torch_stub(CLI::App& app) {
   app.add_subcommand("capture",
                      "Run a Hugging Face GPT-2 model on texts and save activations at "
                      "TransformerLens hook points (runs actlens-torch)");
+  app.add_subcommand("train",
+                     "Train a TransformerLens-style transformer on sequences of a process "
+                     "(runs actlens-torch)");
+  app.add_subcommand("beliefs",
+                     "Regress a trained model's residual streams onto the Bayesian belief states "
+                     "(runs actlens-torch)");
+  app.add_subcommand("steer",
+                     "Add a steering vector at chosen hooks and report next-token probabilities "
+                     "(runs actlens-torch)");
   return [] { return 0; };
 }
 #endif
@@ -110,6 +119,9 @@ int main(int argc, char** argv) {
   add(actlens::cli::register_lda);
 #ifdef ACTLENS_WITH_MODEL
   add(actlens::cli::register_capture);
+  add(actlens::cli::register_train);
+  add(actlens::cli::register_beliefs);
+  add(actlens::cli::register_steer);
 #else
   add(register_torch_stub);
 #endif

@@ -1,5 +1,6 @@
 #include "lapack.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,9 @@ void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const 
 void dsygvd_(const int* itype, const char* jobz, const char* uplo, const int* n, double* a,
              const int* lda, double* b, const int* ldb, double* w, double* work, const int* lwork,
              int* iwork, const int* liwork, int* info, std::size_t jobz_len, std::size_t uplo_len);
+void dgelsd_(const int* m, const int* n, const int* nrhs, double* a, const int* lda, double* b,
+             const int* ldb, double* s, const double* rcond, int* rank, double* work,
+             const int* lwork, int* iwork, int* info);
 }
 
 namespace actlens::core::lapack {
@@ -86,6 +90,29 @@ int sygvd(double* a, double* b, int n, double* w) {
   std::vector<int> iwork(static_cast<std::size_t>(liwork));
   dsygvd_(&itype, "V", "L", &n, a, &n, b, &n, w, work.data(), &lwork, iwork.data(), &liwork, &info,
           1, 1);
+  return info;
+}
+
+int gelsd(int m, int n, int nrhs, double* a, double* b, double* s, double rcond, int& rank) {
+  rank = 0;
+  if (m == 0 || n == 0 || nrhs == 0) return 0;
+  const int lda = m, ldb = m > n ? m : n;
+  int info = 0, lwork = -1, iwork_query = 0;
+  double work_query = 0;
+  dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, s, &rcond, &rank, &work_query, &lwork, &iwork_query,
+          &info);
+  if (info != 0) return info;
+  // The query's double may exceed INT_MAX for huge problems; to_int rejects that.
+  lwork = to_int(static_cast<std::ptrdiff_t>(work_query) + 1);
+  // Some LAPACKs leave iwork[0] unset on a query; fall back to the documented bound
+  // 3 min(m, n) nlvl + 11 min(m, n), with nlvl <= 32 for any 32-bit size.
+  const int minmn = m < n ? m : n;
+  const std::size_t liwork = std::max<std::size_t>(static_cast<std::size_t>(iwork_query),
+                                                   static_cast<std::size_t>(minmn) * (3 * 32 + 11));
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(liwork);
+  dgelsd_(&m, &n, &nrhs, a, &lda, b, &ldb, s, &rcond, &rank, work.data(), &lwork, iwork.data(),
+          &info);
   return info;
 }
 

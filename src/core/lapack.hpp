@@ -25,5 +25,12 @@ int syevd(double* a, int n, double* w);
 // x^T B x = 1 (as scipy.linalg.eigh(a, b)); b is overwritten by its Cholesky factor. Returns info
 // (> n: B is not positive definite).
 int sygvd(double* a, double* b, int n, double* w);
+// Minimum-norm least squares min ||b - a x|| by SVD with divide and conquer (dgelsd, scipy.linalg.
+// lstsq's default driver). a [m, n] column-major (lda = m) is overwritten; b [max(m, n), nrhs]
+// column-major (ldb = max(m, n)) holds the right-hand sides in its first m rows and receives x in
+// its first n rows; s [min(m, n)] receives the singular values, descending; singular values
+// <= rcond * s[0] count as zero (rcond < 0: machine epsilon). Returns info (> 0: the SVD did not
+// converge) and the effective rank in `rank`.
+int gelsd(int m, int n, int nrhs, double* a, double* b, double* s, double rcond, int& rank);
 
 }  // namespace actlens::core::lapack

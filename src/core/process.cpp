@@ -190,9 +190,9 @@ Process z1r(double p) {
 Process golden_mean(double p) {
   check_probability(p, "p");
   auto d = definition("golden_mean", {"A", "B"}, {"0", "1"});
-  d.transitions[1][0][0] = p;
-  d.transitions[0][0][1] = 1 - p;
-  d.transitions[1][1][0] = 1.0;
+  d.transitions[0][0][0] = p;
+  d.transitions[1][0][1] = 1 - p;
+  d.transitions[0][1][0] = 1.0;
   return make_process(d);
 }
 

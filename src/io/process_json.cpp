@@ -41,9 +41,15 @@ core::Process read_process_json(const fs::path& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string() + ": not valid JSON (" + std::string(e.what()) + "); fix the file");
   }
+  return process_from_json(j, path.string(), path.stem().string());
+}
+
+core::Process process_from_json(const nlohmann::json& j, const std::string& what,
+                                const std::string& default_name) {
+  const fs::path path = what;  // only used to name the source in errors
   if (!j.is_object()) throw Error(path.string() + ": expected a JSON object with \"transitions\"");
   core::ProcessDefinition def;
-  def.name = path.stem().string();
+  def.name = default_name;
   if (j.contains("name")) {
     if (!j["name"].is_string()) throw Error(path.string() + ": \"name\" must be a string");
     def.name = j["name"].get<std::string>();

@@ -4,9 +4,13 @@
 #include <fstream>
 #include <set>
 
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/pickler.h>
+
 #include <nlohmann/json.hpp>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/atomic_file.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "actlens/io/torch_file.hpp"
 
@@ -82,12 +86,54 @@ void read_index(const fs::path& index, Checkpoint& ck, bool safetensors) {
   }
 }
 
+// What torch::pickle_save writes (torch.save's zip format), less the TorchScript type tag on the
+// dict (torch.jit._pickle.restore_type_tag) that Python's torch.load(weights_only=True) refuses.
+std::vector<char> torch_save_bytes(const c10::Dict<std::string, at::Tensor>& sd) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(
+      [&](const char* p, std::size_t n) { pickle.insert(pickle.end(), p, p + n); }, nullptr,
+      nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(c10::IValue(sd));
+  pickler.stop();
+  std::vector<char> out;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* p, std::size_t n) {
+    const char* c = static_cast<const char*>(p);
+    out.insert(out.end(), c, c + n);
+    return n;
+  });
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  // The pickler names storages by their index in tensorData(): archive/data/<i>.
+  const auto& tensors = pickler.tensorData();
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const auto td = torch::jit::getWriteableTensorData(tensors[i]);
+    writer.writeRecord("data/" + std::to_string(i), td.data(), td.sizeInBytes());
+  }
+  writer.writeEndOfFile();
+  return out;
+}
+
 }  // namespace
 
 torch::Tensor to_tensor(const io::Array& a) {
   torch::Tensor t = torch::empty(a.shape, torch::TensorOptions().dtype(scalar_type(a.dtype)));
   if (!a.data.empty()) std::memcpy(t.data_ptr(), a.data.data(), a.data.size());
   return t;
+}
+
+std::map<std::string, torch::Tensor> load_state_dict_file(const fs::path& file) {
+  Checkpoint ck;
+  file.extension() == ".safetensors" ? read_safetensors(file, ck) : read_torch_bin(file, ck);
+  return std::move(ck.tensors);
+}
+
+void save_state_dict_file(const fs::path& file,
+                          const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+  c10::Dict<std::string, at::Tensor> sd;  // insertion-ordered, as Python's state_dict()
+  for (const auto& [name, t] : tensors)
+    sd.insert(name, t.detach().to(torch::kCPU).contiguous().clone());
+  const std::vector<char> bytes = torch_save_bytes(sd);
+  io::write_file_atomic(file, std::string_view(bytes.data(), bytes.size()));
 }
 
 Checkpoint load_hf_checkpoint(const fs::path& dir) {

@@ -299,6 +299,13 @@ torch::Tensor Gpt2Model::forward(const torch::Tensor& input_ids,
   return x;
 }
 
+torch::Tensor Gpt2Model::logits(const torch::Tensor& hidden) const {
+  if (hidden.dim() < 1 || hidden.size(-1) != cfg_.n_embd)
+    throw Error("GPT-2 logits: hidden states must end in d_model = " + std::to_string(cfg_.n_embd));
+  const torch::Tensor w = wte_.to(torch::kFloat32);
+  return torch::matmul(hidden.to(wte_.device(), torch::kFloat32), w.t());
+}
+
 torch::ScalarType parse_dtype(const std::string& s) {
   if (s == "float32" || s == "fp32") return torch::kFloat32;
   if (s == "bfloat16" || s == "bf16") return torch::kBFloat16;

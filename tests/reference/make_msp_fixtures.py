@@ -44,9 +44,10 @@ def mess3(x=0.15, a=0.6):
 
 def golden_mean(p=0.5):
     t = np.zeros((2, 2, 2))
-    t[1, 0, 0] = p
-    t[0, 0, 1] = 1 - p
-    t[1, 1, 0] = 1.0
+    # epsilon-transformers' GoldenMean: no two consecutive 1s
+    t[0, 0, 0] = p
+    t[1, 0, 1] = 1 - p
+    t[0, 1, 0] = 1.0
     return t, ["A", "B"]
 
 

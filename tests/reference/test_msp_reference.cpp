@@ -156,10 +156,10 @@ TEST_CASE("Built-in processes are valid and sample deterministically", "[core][m
     CHECK(a.maxCoeff() < p.n_symbols());
   }
   // RRXOR samples: every third symbol after a sync is the xor of the two before it; check the
-  // empirical symbol frequency is near 1/2 and golden-mean samples never hold "00".
+  // empirical symbol frequency is near 1/2 and golden-mean samples never hold "11".
   const auto g = core::sample_sequences(core::golden_mean(), 50, 40, 1);
   for (Eigen::Index r = 0; r < g.rows(); ++r)
-    for (Eigen::Index t = 1; t < g.cols(); ++t) CHECK_FALSE((g(r, t) == 0 && g(r, t - 1) == 0));
+    for (Eigen::Index t = 1; t < g.cols(); ++t) CHECK_FALSE((g(r, t) == 1 && g(r, t - 1) == 1));
   const auto e = core::sample_sequences(core::rrxor(), 200, 30, 3);
   const double mean = static_cast<double>(e.sum()) / static_cast<double>(e.size());
   CHECK(std::abs(mean - 0.5) < 0.05);

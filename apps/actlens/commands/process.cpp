@@ -22,6 +22,7 @@
 #include "actlens/report/writers.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "process_input.hpp"
 
 namespace actlens::cli {
 namespace fs = std::filesystem;
@@ -36,29 +37,18 @@ struct ProcessOptions {
   std::string json, out = "results/process";
 };
 
-// A core std::invalid_argument "param: ..." as a usage error naming the flag.
-[[noreturn]] void rethrow_as_flag(const std::invalid_argument& e) {
-  std::string m = e.what();
-  for (const auto& [param, flag] :
-       std::vector<std::pair<std::string, std::string>>{{"process:", "--process"},
-                                                        {"x:", "--x"},
-                                                        {"alpha:", "--alpha"},
-                                                        {"p:", "--p"},
-                                                        {"depth:", "--depth"},
-                                                        {"n_ctx:", "--n-ctx"},
-                                                        {"length:", "--n-ctx"},
-                                                        {"max_nodes:", "--max-nodes"}})
-    if (m.rfind(param, 0) == 0) throw UsageError(flag + m.substr(param.size() - 1));
-  throw Error(m);
+const std::vector<std::pair<std::string, std::string>>& process_flags() {
+  static const std::vector<std::pair<std::string, std::string>> flags = {
+      {"process:", "--process"}, {"x:", "--x"},
+      {"alpha:", "--alpha"},     {"p:", "--p"},
+      {"depth:", "--depth"},     {"n_ctx:", "--n-ctx"},
+      {"length:", "--n-ctx"},    {"max_nodes:", "--max-nodes"}};
+  return flags;
 }
 
 core::Process load_process(const ProcessOptions& o) {
   if (!o.process_file.empty()) return io::read_process_json(o.process_file);
-  try {
-    return core::builtin_process(o.process, {o.x, o.alpha, o.p});
-  } catch (const std::invalid_argument& e) {
-    rethrow_as_flag(e);
-  }
+  return resolve_process(o.process, {o.x, o.alpha, o.p});
 }
 
 struct Analysis {
@@ -85,7 +75,7 @@ Analysis analyse(const ProcessOptions& o) {
   } catch (const std::invalid_argument& e) {
     if (!o.process_file.empty() && std::string(e.what()).rfind("process:", 0) == 0)
       throw Error(o.process_file + ": " + e.what());
-    rethrow_as_flag(e);
+    rethrow_as_flag(e, process_flags());
   }
   return a;
 }
@@ -259,7 +249,8 @@ int run_beliefs(const ProcessOptions& o) {
 }
 
 void add_common(CLI::App* sub, ProcessOptions& o) {
-  sub->add_option("--process", o.process, "Built-in process: rrxor, mess3, z1r, golden_mean, even")
+  sub->add_option("--process", o.process,
+                  "Built-in process (rrxor, mess3, z1r, golden_mean, even) or a process JSON file")
       ->capture_default_str();
   sub->add_option("--process-file", o.process_file,
                   "Process JSON ({\"states\", \"symbols\", \"transitions\": T[x][i][j]}); "

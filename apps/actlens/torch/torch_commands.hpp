@@ -6,5 +6,8 @@
 namespace actlens::cli {
 
 Runner register_capture(CLI::App& app);
+Runner register_train(CLI::App& app);
+Runner register_beliefs(CLI::App& app);
+Runner register_steer(CLI::App& app);
 
 }  // namespace actlens::cli

@@ -46,7 +46,7 @@ Process make_process(const ProcessDefinition& def);
 struct BuiltinParams {
   double x = 0.15;     // mess3
   double alpha = 0.6;  // mess3
-  double p = 0.5;      // z1r (P(0) in state R), golden_mean (P(1) in A), even (P(0) in A)
+  double p = 0.5;      // z1r (P(0) in state R), golden_mean and even (P(0) in A)
 };
 
 // The built-in names: rrxor, mess3, z1r, golden_mean (alias golden-mean), even.
@@ -65,7 +65,8 @@ Process rrxor();
 Process mess3(double x = 0.15, double alpha = 0.6);
 // Zero-one-random: states 0, 1, R; 0 emits 0 -> 1; 1 emits 1 -> R; R emits 0 (p) or 1 (1-p) -> 0.
 Process z1r(double p = 0.5);
-// Golden mean (no two consecutive 0s): A emits 1 (p) -> A or 0 (1-p) -> B; B emits 1 -> A.
+// Golden mean (no two consecutive 1s; epsilon-transformers' GoldenMean at p = 0.5): A emits 0 (p)
+// -> A or 1 (1-p) -> B; B emits 0 -> A.
 Process golden_mean(double p = 0.5);
 // Even process (1s come in even blocks): A emits 0 (p) -> A or 1 (1-p) -> B; B emits 1 -> A.
 Process even_process(double p = 0.5);

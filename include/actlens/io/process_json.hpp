@@ -16,6 +16,10 @@ namespace actlens::io {
 // Reads and validates a process file. Throws actlens::Error naming the file and the offending
 // key or row ("transitions[1][2][0]", "row 3 (state 'T') of sum_x transitions[x] ...").
 core::Process read_process_json(const std::filesystem::path& path);
+// The same from parsed JSON (e.g. the process a checkpoint's config.json carries); `what` names
+// the source in errors.
+core::Process process_from_json(const nlohmann::json& j, const std::string& what,
+                                const std::string& default_name = "process");
 
 // The same format, for writing (process.json of `actlens process beliefs`).
 nlohmann::json process_to_json(const core::Process& p);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -23,6 +24,17 @@ struct Checkpoint {
 // pytorch_model.bin.index.json. Throws actlens::Error naming the folder when none is there (and
 // what was looked for) or naming the file when one is unreadable.
 Checkpoint load_hf_checkpoint(const std::filesystem::path& dir);
+
+// One weight file as name -> tensor: `.safetensors` by its extension, anything else as a
+// torch.save zip (a state dict; non-tensor entries are skipped). Throws naming the file.
+std::map<std::string, torch::Tensor> load_state_dict_file(const std::filesystem::path& file);
+
+// Writes `tensors` (in this order) as torch.save(state_dict) does: a zip that Python's
+// torch.load reads with weights_only=True and load_state_dict_file reads back. Atomic; tensors
+// are copied to the CPU. (torch::pickle_save's output is neither: it tags the dict for
+// TorchScript.) Throws actlens::Error naming the file.
+void save_state_dict_file(const std::filesystem::path& file,
+                          const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
 // A CPU tensor holding a copy of `a` (same dtype and shape). Throws for dtypes LibTorch lacks.
 torch::Tensor to_tensor(const io::Array& a);

@@ -60,6 +60,13 @@ class Gpt2Model {
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                         const Hooks& hooks, int last_block = -1) const;
 
+  // Next-token logits [..., vocab_size] in float32 from hidden states [..., d] that forward()
+  // returned with every block run (after ln_f): GPT-2 ties its unembedding to the token
+  // embedding, so logits = hidden @ wte^T (Hugging Face's GPT2LMHeadModel.lm_head).
+  torch::Tensor logits(const torch::Tensor& hidden) const;
+  // The token embedding [vocab_size, d] on the model's device, in its dtype.
+  const torch::Tensor& wte() const { return wte_; }
+
  private:
   struct LayerNormW {
     torch::Tensor w, b;  // [d]
