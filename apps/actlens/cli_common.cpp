@@ -3,14 +3,19 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include <fstream>
 
+#include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
 #include "actlens/core/error.hpp"
+#include "actlens/report/figure_sets.hpp"
+#include "actlens/report/interrupt.hpp"
+#include "actlens/report/run_info.hpp"
 
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
@@ -193,6 +198,64 @@ std::vector<int> parse_layers(const std::string& spec, int n_layers, const std::
   std::sort(layers.begin(), layers.end());
   layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
   return layers;
+}
+
+void add_plotly_options(CLI::App& sub, FigureFlags& f) {
+  sub.add_option("--plotly", f.plotly,
+                 "Where the figure pages load plotly.js from: inline (embedded in each page, "
+                 "~4.8 MB, works offline), file (one figures/plotly.min.js beside the pages, "
+                 "offline; keep the folder together), cdn (small pages, needs the network) or "
+                 "auto (inline up to 12 pages, else file). Default: $ACTLENS_PLOTLY, else auto")
+      ->check(CLI::IsMember({"auto", "inline", "cdn", "file"}));
+  sub.add_flag("--png", f.png,
+               "Also render every figure to figures/NAME.png with headless Chromium (Debian "
+               "package 'chromium', or ACTLENS_CHROMIUM=/path/to/chrome)");
+}
+
+void add_figure_options(CLI::App& sub, FigureFlags& f) {
+  sub.add_flag("--no-figures", f.none,
+               "Do not draw the figures (by default every analysis writes figures/*.html and "
+               "index.html; `actlens report OUT` draws them later)");
+  add_plotly_options(sub, f);
+}
+
+report::FigureOptions figure_options(const FigureFlags& f) {
+  report::FigureOptions o;
+  if (!f.plotly.empty()) {
+    o.plotly = report::parse_plotly_source(f.plotly);
+  } else if (const char* env = std::getenv("ACTLENS_PLOTLY"); env && *env) {
+    try {
+      o.plotly = report::parse_plotly_source(env, "ACTLENS_PLOTLY");
+    } catch (const UsageError& e) {  // found only after the analysis ran: keep its results
+      spdlog::warn("{}; using auto", e.what());
+    }
+  }
+  o.png = f.png;
+  return o;
+}
+
+void draw_figures(const std::string& command, const std::filesystem::path& dir,
+                  const std::filesystem::path& target, const FigureFlags& f,
+                  report::RunInfo& info) {
+  if (f.none) {
+    info.section("figures") = {{"drawn", false}};
+    return;
+  }
+  const report::FigureOptions o = figure_options(f);
+  info.start("figures");
+  // A figure that cannot be drawn must not cost the results: warn and keep them.
+  try {
+    info.section("figures") = report::draw_run_figures(command, dir, target.filename().string(), o);
+    spdlog::info("figures: {} pages, open {}", info.section("figures").value("count", 0),
+                 (target / "index.html").string());
+  } catch (const report::Interrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::warn("figures not drawn ({}); the results are kept, `actlens report {}` retries",
+                 e.what(), target.string());
+    info.section("figures") = {{"drawn", false}, {"error", e.what()}};
+  }
+  info.stop("figures");
 }
 
 void set_threads(int n) {

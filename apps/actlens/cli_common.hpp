@@ -1,11 +1,18 @@
 #pragma once
 // What every subcommand shares: config files (TOML or JSON, keys = long flag names), the
 // command line for run.json, list parsing for --layers/--scores.
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "actlens/report/figure.hpp"
+
+namespace actlens::report {
+class RunInfo;
+}
 
 namespace actlens::cli {
 
@@ -25,6 +32,22 @@ void set_command_line(int argc, char** argv);
 std::vector<int> parse_layers(const std::string& spec, int n_layers, const std::string& flag);
 // "2,3" -> {2, 3}
 std::vector<int> parse_int_list(const std::string& spec, const std::string& flag);
+
+// --no-figures, --plotly, --png: the figures every analysis draws (report/figure_sets.hpp).
+struct FigureFlags {
+  bool none = false;
+  std::string plotly;  // empty: $ACTLENS_PLOTLY, else auto
+  bool png = false;
+};
+void add_figure_options(CLI::App& sub, FigureFlags& f);
+// --plotly and --png alone (actlens report has no --no-figures).
+void add_plotly_options(CLI::App& sub, FigureFlags& f);
+// The figure options the flags (or ACTLENS_PLOTLY) ask for; UsageError for a bad value.
+report::FigureOptions figure_options(const FigureFlags& f);
+// Draws the figures of `command` from the results staged in `dir` (the run folder will be
+// `target`) and records them in run.json; prints where the index page will be.
+void draw_figures(const std::string& command, const std::filesystem::path& dir,
+                  const std::filesystem::path& target, const FigureFlags& f, report::RunInfo& info);
 
 // Sets OpenMP and OpenBLAS thread counts (0 = all cores).
 void set_threads(int n);

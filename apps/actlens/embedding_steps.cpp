@@ -185,11 +185,20 @@ core::DbscanResult run_dbscan(const core::RowMatrixXd& x, const Points& p, const
 nlohmann::json write_dbscan(const fs::path& dir, const Points& p, const core::RowMatrixXd& x,
                             const core::DbscanResult& r, const DbscanFlags& f) {
   const core::ClusterSummary s = core::summarize_clusters(x, r.labels);
+  // 2-D points (t-SNE output, the usual case) are copied as x1, x2: the cluster figure and
+  // `actlens report` then need nothing outside this folder.
+  const bool planar = x.cols() == 2;
   std::vector<std::vector<std::string>> rows;
-  for (std::size_t i = 0; i < r.labels.size(); ++i)
+  for (std::size_t i = 0; i < r.labels.size(); ++i) {
     rows.push_back(
         {std::to_string(i), p.names[i], std::to_string(r.labels[i]), r.is_core[i] ? "1" : "0"});
-  report::write_csv(dir / "labels.csv", {"index", "name", "cluster", "core"}, rows);
+    if (planar)
+      for (Eigen::Index c = 0; c < 2; ++c)
+        rows.back().push_back(report::format_double(x(static_cast<Eigen::Index>(i), c)));
+  }
+  std::vector<std::string> header = {"index", "name", "cluster", "core"};
+  if (planar) header.insert(header.end(), {"x1", "x2"});
+  report::write_csv(dir / "labels.csv", header, rows);
   std::vector<std::int64_t> labels(r.labels.begin(), r.labels.end());
   io::write_npy(dir / "labels.npy", io::make_array(labels));
   io::write_npy(dir / "centroids.npy", io::make_array(s.centroids));

@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
   add(actlens::cli::register_corpus);
   add(actlens::cli::register_compare);
   add(actlens::cli::register_process);
+  add(actlens::cli::register_report);
 
   std::string cmd;
   try {

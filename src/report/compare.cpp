@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::set<std::string> kVolatileKeys = {"timings", "created", "command_line", "inputs",
-                                             "threads", "version", "path"};
+                                             "figures", "threads", "version",      "path"};
 
 struct Comparer {
   const CompareOptions& opt;
@@ -118,10 +118,19 @@ struct Comparer {
   }
 };
 
+// The figures (figures/, index.html) are drawn from the other files and carry the run's
+// name, the plotly.js version and its embedding: they are not results, so they are not compared.
+bool is_figure_file(const std::string& rel) {
+  return rel == "index.html" || rel.rfind("figures/", 0) == 0;
+}
+
 std::set<std::string> list_files(const fs::path& root) {
   std::set<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) files.insert(fs::relative(e.path(), root).generic_string());
+    if (e.is_regular_file()) {
+      std::string rel = fs::relative(e.path(), root).generic_string();
+      if (!is_figure_file(rel)) files.insert(std::move(rel));
+    }
   return files;
 }
 

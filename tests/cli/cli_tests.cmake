@@ -9,10 +9,12 @@ add_test(NAME cli.setup COMMAND ${CLI_DIR}/make_broken.sh ${EXAMPLE} ${BAD} ${WO
 set_tests_properties(cli.setup PROPERTIES FIXTURES_SETUP cli_data)
 
 # actlens_cli_test(NAME EXIT REGEX OUTDIR args...)
+# Figures: one shared plotly.min.js per run (ACTLENS_PLOTLY=file) rather than 4.8 MB inside every
+# page of ~200 runs; figure_tests.cmake and the browser test exercise the default (inline).
 function(actlens_cli_test name exit_code regex outdir)
   add_test(NAME cli.${name} COMMAND ${CLI_DIR}/expect.sh ${exit_code} ${regex} ${outdir} ${ARGN})
   set_tests_properties(cli.${name} PROPERTIES FIXTURES_REQUIRED cli_data
-                       ENVIRONMENT "ACTLENS=$<TARGET_FILE:actlens>")
+                       ENVIRONMENT "ACTLENS=$<TARGET_FILE:actlens>;ACTLENS_PLOTLY=file")
 endfunction()
 
 set(B ${WORK}/broken)

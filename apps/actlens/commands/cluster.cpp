@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct ClusterOptions {
+  FigureFlags figures;
   std::vector<std::string> inputs;
   std::string names;
   std::string normalize = "l2";
@@ -80,6 +81,7 @@ int run_cluster(const ClusterOptions& o) {
   opt["min_samples"] = o.dbscan.min_samples;
   opt["metric"] = o.dbscan.metric;
   info.summary() = summary;
+  draw_figures("cluster", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   std::fputs(listing.substr(1).c_str(), stdout);
@@ -115,6 +117,7 @@ Runner register_cluster(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder: one subfolder per input")
       ->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_cluster(*o); };
 }

@@ -19,5 +19,6 @@ Runner register_tsne(CLI::App& app);
 Runner register_dbscan(CLI::App& app);
 Runner register_cluster(CLI::App& app);
 Runner register_process(CLI::App& app);
+Runner register_report(CLI::App& app);
 
 }  // namespace actlens::cli

@@ -16,6 +16,7 @@ namespace actlens::cli {
 namespace {
 
 struct DbscanCommandOptions {
+  FigureFlags figures;
   std::string input;
   std::string normalize = "none";
   DbscanFlags dbscan;
@@ -45,6 +46,7 @@ int run_dbscan_command(const DbscanCommandOptions& o) {
   auto& s = info.summary();
   s["n_clusters"] = j["n_clusters"];
   s["n_noise"] = j["n_noise"];
+  draw_figures("dbscan", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   if (x.rows() <= 200) std::fputs(cluster_listing(p, r).c_str(), stdout);
@@ -70,6 +72,7 @@ Runner register_dbscan(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_dbscan_command(*o); };
 }

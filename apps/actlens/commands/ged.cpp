@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct GedCliOptions {
+  FigureFlags figures;
   std::string activations, labels, label_column = "label", key = "activations", classes;
   std::string a, b;
   std::string test, test_labels, test_a, test_b;
@@ -392,6 +393,7 @@ int run_ged(const GedCliOptions& o) {
   s["layers"] = layers.size();
   s["n_train"] = train.is_b.size();
   s["n_test"] = test ? test->is_b.size() : 0;
+  draw_figures("ged", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   spdlog::info("results in {}", out.target().string());
@@ -436,6 +438,7 @@ Runner register_ged(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--threads", o->threads, "Threads for BLAS (default: all cores)");
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_ged(*o); };
 }

@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct LdaOptions {
+  FigureFlags figures;
   std::string data;
   std::string activations, labels, key = "activations", label_column = "label";
   std::vector<int> layer;
@@ -198,14 +199,17 @@ void write_layer(const fs::path& dir, const io::LabeledRows& src, const LayerSta
       core::RowMatrixXd v = rv.vectors.cast<double>();
       st.scaler.transform(v);  // the same scaler, fitted on the activations, as the seed does
       const core::RowMatrixXd proj = v * res.components.transpose();
-      std::vector<std::string> header = {"role", "score", "label", "name"};
+      // norm: |scaled role vector|, so LDi / norm is its cosine with component i (the lower
+      // row of the seed's plot_pc figure).
+      std::vector<std::string> header = {"role", "score", "label", "name", "norm"};
       header.insert(header.end(), ld.begin(), ld.end());
       std::vector<std::vector<std::string>> rows;
       for (Eigen::Index r = 0; r < proj.rows(); ++r) {
         const auto idx = static_cast<std::size_t>(r);
         std::vector<std::string> row = {
             rv.roles[idx], std::to_string(rv.scores[idx]), role_label(rv.scores[idx]),
-            title_case(rv.roles[idx]) + " (" + role_label(rv.scores[idx]) + ")"};
+            title_case(rv.roles[idx]) + " (" + role_label(rv.scores[idx]) + ")",
+            report::format_double(v.row(r).norm())};
         for (Eigen::Index i = 0; i < k; ++i) row.push_back(report::format_double(proj(r, i)));
         rows.push_back(std::move(row));
       }
@@ -418,6 +422,7 @@ int run_lda(const LdaOptions& o) {
   opt["nan"] = o.nan;
   opt["rcond"] = o.rcond;
   opt["precision"] = o.precision;
+  draw_figures("lda", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   spdlog::info("results in {}", out.target().string());
@@ -469,6 +474,7 @@ Runner register_lda(CLI::App& app) {
                 "Allow score entries whose key has no activation");
   sub->add_option("--threads", o->threads, "Threads for BLAS and conversion (default: all cores)");
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_lda(*o); };
 }

@@ -31,6 +31,7 @@ namespace {
 constexpr double kKeepBytes = 1024.0 * 1024.0 * 1024.0;
 
 struct PcaOptions {
+  FigureFlags figures;
   std::string activations, hook, labels, key = "activations", label_column = "label";
   std::string text_column = "text";
   int layer = -1;
@@ -348,6 +349,7 @@ int run_pca(const PcaOptions& o) {
   s["explained_variance_ratio"] = j["explained_variance_ratio"];
   s["components_for"] = j["components_for"];
   s["elbow"] = j["elbow"];
+  draw_figures("pca", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   std::string shares;
@@ -403,6 +405,7 @@ Runner register_pca(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--threads", o->threads, "Threads for BLAS (default: all cores)");
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_pca(*o); };
 }

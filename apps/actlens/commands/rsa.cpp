@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct RsaOptions {
+  FigureFlags figures;
   std::vector<std::string> spaces;
   std::string names;
   std::string groups;
@@ -345,6 +346,7 @@ int run_rsa(const RsaOptions& o) {
   opt["words"] = o.points.words;
   info.summary()["pairs"] = j["pairs"];
   if (groups) info.summary()["selectivity"] = j["selectivity"];
+  draw_figures("rsa", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   spdlog::info("results in {}", out.target().string());
@@ -379,6 +381,7 @@ Runner register_rsa(CLI::App& app) {
   add_points_options(sub, o->points);
   sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_rsa(*o); };
 }

@@ -15,6 +15,7 @@ namespace actlens::cli {
 namespace {
 
 struct TsneCommandOptions {
+  FigureFlags figures;
   std::string input;
   std::string normalize = "none";
   TsneFlags tsne;
@@ -43,6 +44,7 @@ int run_tsne_command(const TsneCommandOptions& o) {
   opt["words"] = o.points.words;
   opt["threads"] = o.threads;
   info.summary() = j;
+  draw_figures("tsne", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   spdlog::info("results in {}", out.target().string());
@@ -69,6 +71,7 @@ Runner register_tsne(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_tsne_command(*o); };
 }

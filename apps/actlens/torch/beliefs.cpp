@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct BeliefsOptions {
+  FigureFlags figures;
   std::string model, process;
   std::vector<std::string> hooks = {"blocks.*.hook_resid_post"};
   std::string layers = "all";
@@ -205,6 +206,7 @@ int run_beliefs(const BeliefsOptions& o) {
   sm["coef_layout"] =
       "regression_coef.npy [n_states, features]: features are the hooks' "
       "activations side by side in the order of options.hooks";
+  draw_figures("beliefs", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   std::fputs(table.c_str(), stdout);
@@ -241,6 +243,7 @@ Runner register_beliefs(CLI::App& app) {
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_beliefs(*o); };
 }

@@ -200,6 +200,7 @@ int run_belief_steer(const SteerOptions& o) {
   std::vector<double> norms;
   for (std::int64_t k = 0; k < v.size(0); ++k) norms.push_back(v[k].norm().item<double>());
   sm["vector_norms"] = norms;
+  draw_figures("steer", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   std::fputs(text.c_str(), stdout);
@@ -266,6 +267,7 @@ Runner register_steer(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--dtype", o->dtype, "Text mode: float32, bfloat16 or float16")
       ->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] {
     if (!o->process.empty() || is_hooked_transformer(o->model)) return run_belief_steer(*o);

@@ -612,6 +612,7 @@ int run_gpt2_steer(const SteerOptions& o) {
                        "(multiplier 0: unsteered)"}}},
                     {"prompts", prompt_summary},
                     {"libtorch", TORCH_VERSION}};
+  draw_figures("steer", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.hpp"
+
 namespace actlens::cli {
 
 struct SteerOptions {
@@ -21,6 +23,7 @@ struct SteerOptions {
   std::string out = "results/steer";
   std::string device = "cpu";
   int threads = 0;
+  FigureFlags figures;
 
   // belief mode
   std::string process;   // builtin name or JSON file

@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct TrainOptions {
+  FigureFlags figures;
   std::string process = "rrxor";
   double x = 0.15, alpha = 0.6, p = 0.5;
   model::HookedTransformerConfig model;  // defaults: the seed's RRXOR model
@@ -224,6 +225,7 @@ int run_train(TrainOptions o) {
   sm["bayes_optimal_loss_nats"] = bayes.mean;
   sm["relative_gap"] = last_eval / bayes.mean - 1;
   sm["bayes_per_context_nats"] = bayes.per_context;
+  draw_figures("train", out.path(), out.target(), o.figures, info);
   info.write(out.path());
   out.commit();
   spdlog::info("exact loss {:.6f} nats vs Bayes-optimal {:.6f} ({:+.2f}%) after {} steps",
@@ -286,6 +288,7 @@ Runner register_train(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
   sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_train(*o); };
 }

@@ -21,6 +21,8 @@ class RunInfo {
                  const std::string& content_hash = "");
   nlohmann::json& options() { return j_["options"]; }
   nlohmann::json& summary() { return j_["summary"]; }
+  // Any other top-level entry (e.g. "figures").
+  nlohmann::json& section(const std::string& key) { return j_[key]; }
   // Starts/ends a named phase; durations in seconds land in "timings".
   void start(const std::string& phase);
   void stop(const std::string& phase);

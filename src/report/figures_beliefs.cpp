@@ -1,0 +1,314 @@
+// beliefs / steer / train: the belief-geometry seed's figures: the ground-truth simplex (PCA of
+// the unique beliefs) beside the regression's predictions, R^2 per layer, the steering bar
+// charts, and the training loss against the Bayes-optimal loss.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+
+#include "actlens/core/error.hpp"
+#include "actlens/report/figure_sets.hpp"
+#include "figure_inputs.hpp"
+
+namespace actlens::report {
+namespace fs = std::filesystem;
+using figs::json;
+
+namespace {
+
+std::string colour(double index) {
+  const auto& c = figs::belief_colours();
+  return c[static_cast<std::size_t>(std::max(0.0, index)) % c.size()];
+}
+
+// The seed draws PCA dimensions 0 and 2 of the unique beliefs (its axis titles say 1 and 2).
+constexpr const char* kX = "pc1";
+constexpr const char* kY = "pc3";
+
+Figure simplex_figure(const fs::path& dir) {
+  const figs::Table truth(dir / "simplex_beliefs.csv");
+  const figs::Table pts(dir / "simplex_points.csv");
+  Figure f;
+  f.name = "simplex";
+  f.title = "2D PCA Projection of Beliefs: ground truth and the residual stream";
+  f.width = 1200;
+  f.height = 560;
+  const auto idx = truth.numbers("belief_index");
+  json colours = json::array();
+  for (double i : idx) colours.push_back(colour(i));
+  f.data.push_back(
+      {{"type", "scatter"},
+       {"mode", "markers"},
+       {"name", "unique beliefs"},
+       {"x", truth.numbers(kX)},
+       {"y", truth.numbers(kY)},
+       {"hovertext", truth.text("belief_name")},
+       {"hoverinfo", "text"},
+       {"marker",
+        {{"size", 9}, {"color", colours}, {"line", {{"color", "black"}, {"width", 0.5}}}}}});
+  // predictions: every (input, position), faint, and their centre of mass per belief (the seed)
+  const auto b = pts.numbers("belief_index");
+  const auto names = pts.text("belief_name");
+  const auto px = pts.numbers(std::string("pred_") + kX),
+             py = pts.numbers(std::string("pred_") + kY);
+  json all_c = json::array();
+  for (double i : b) all_c.push_back(colour(i));
+  f.data.push_back({{"type", "scattergl"},
+                    {"mode", "markers"},
+                    {"name", "predictions"},
+                    {"x", px},
+                    {"y", py},
+                    {"xaxis", "x2"},
+                    {"yaxis", "y2"},
+                    {"hovertext", names},
+                    {"hoverinfo", "text"},
+                    {"marker", {{"size", 3}, {"color", all_c}, {"opacity", 0.25}}}});
+  std::map<int, std::array<double, 3>> com;  // belief -> sum x, sum y, count
+  std::map<int, std::string> label;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    auto& s = com[static_cast<int>(b[i])];
+    s[0] += px[i];
+    s[1] += py[i];
+    s[2] += 1;
+    label[static_cast<int>(b[i])] = names[i];
+  }
+  json cx = json::array(), cy = json::array(), cc = json::array(), ct = json::array();
+  for (const auto& [k, s] : com) {
+    cx.push_back(s[0] / s[2]);
+    cy.push_back(s[1] / s[2]);
+    cc.push_back(colour(k));
+    ct.push_back(label[k]);
+  }
+  f.data.push_back(
+      {{"type", "scatter"},
+       {"mode", "markers"},
+       {"name", "centre of mass per belief"},
+       {"x", cx},
+       {"y", cy},
+       {"xaxis", "x2"},
+       {"yaxis", "y2"},
+       {"hovertext", ct},
+       {"hoverinfo", "text"},
+       {"marker", {{"size", 9}, {"color", cc}, {"line", {{"color", "black"}, {"width", 0.5}}}}}});
+  const json sub = {{"showarrow", false},
+                    {"xref", "paper"},
+                    {"yref", "paper"},
+                    {"y", 1.04},
+                    {"xanchor", "center"}};
+  json a1 = sub, a2 = sub;
+  a1["text"] = "Ground truth (unique beliefs)";
+  a1["x"] = 0.225;
+  a2["text"] = "Residual Stream (regression predictions)";
+  a2["x"] = 0.775;
+  f.layout = {
+      {"title", figs::title(f.title)},
+      {"xaxis",
+       {{"title", {{"text", "PCA Dimension 1"}}}, {"domain", {0.0, 0.45}}, {"anchor", "y"}}},
+      {"yaxis", {{"title", {{"text", "PCA Dimension 3"}}}, {"anchor", "x"}, {"scaleanchor", "x"}}},
+      {"xaxis2",
+       {{"title", {{"text", "PCA Dimension 1"}}},
+        {"domain", {0.55, 1.0}},
+        {"anchor", "y2"},
+        {"matches", "x"}}},
+      {"yaxis2", {{"title", {{"text", "PCA Dimension 3"}}}, {"anchor", "x2"}, {"matches", "y"}}},
+      {"annotations", {a1, a2}},
+      {"showlegend", false}};
+  return f;
+}
+
+Figure r2_figure(const fs::path& dir) {
+  const figs::Table m(dir / "metrics.csv");
+  Figure f;
+  f.name = "r2_per_layer";
+  f.title = "R^2 of the linear regression from activations to beliefs";
+  const auto reg = m.text("regressor");
+  f.data.push_back({{"type", "bar"},
+                    {"name", "R^2 (fit rows)"},
+                    {"x", reg},
+                    {"y", m.numbers("r2")},
+                    {"marker", {{"color", "#636EFA"}}}});
+  if (m.has("r2_test")) {
+    const auto t = m.numbers("r2_test");
+    if (std::any_of(t.begin(), t.end(), [](double v) { return std::isfinite(v); }))
+      f.data.push_back({{"type", "bar"},
+                        {"name", "R^2 (held-out rows)"},
+                        {"x", reg},
+                        {"y", t},
+                        {"marker", {{"color", "#EF553B"}}}});
+  }
+  f.layout = {{"title", figs::title(f.title)},
+              {"barmode", "group"},
+              {"yaxis", {{"title", {{"text", "R^2"}}}, {"range", {0, 1}}}},
+              {"xaxis", {{"tickangle", -30}}}};
+  return f;
+}
+
+// Belief mode: the seed's "Output probabilities": one panel per next symbol, the four
+// conditions as bars, one bar colour per multiplier.
+Figure steering_figure(const fs::path& dir) {
+  const figs::Table t(dir / "steering.csv");
+  std::vector<std::string> symbols;
+  for (const auto& h : t.header())
+    if (h.rfind("p_", 0) == 0) symbols.push_back(h.substr(2));
+  const auto mult = t.text("multiplier");
+  const auto cond = t.text("condition");
+  std::vector<std::string> mults;
+  for (const auto& m : mult)
+    if (std::find(mults.begin(), mults.end(), m) == mults.end()) mults.push_back(m);
+  Figure f;
+  f.name = "steering";
+  f.title = "Output probabilities";
+  const std::size_t panels = std::min<std::size_t>(symbols.size(), 4);
+  f.width = static_cast<int>(std::max<std::size_t>(panels, 1)) * 420 + 120;
+  f.height = 460;
+  const double gap = 0.08,
+               w = (1.0 - gap * static_cast<double>(panels - 1)) / static_cast<double>(panels);
+  for (std::size_t s = 0; s < panels; ++s) {
+    const auto p = t.numbers("p_" + symbols[s]);
+    const std::string sfx = s == 0 ? "" : std::to_string(s + 1);
+    for (std::size_t mi = 0; mi < mults.size(); ++mi) {
+      json x = json::array(), y = json::array();
+      for (std::size_t r = 0; r < p.size(); ++r)
+        if (mult[r] == mults[mi]) {
+          x.push_back(cond[r]);
+          y.push_back(p[r]);
+        }
+      f.data.push_back({{"type", "bar"},
+                        {"name", "multiplier " + mults[mi]},
+                        {"legendgroup", mults[mi]},
+                        {"showlegend", s == 0 && mults.size() > 1},
+                        {"x", x},
+                        {"y", y},
+                        {"xaxis", "x" + sfx},
+                        {"yaxis", "y" + sfx},
+                        {"marker", {{"color", figs::belief_colours()[48 + mi % 10]}}}});
+    }
+    const double x0 = static_cast<double>(s) * (w + gap);
+    f.layout["xaxis" + sfx] = {{"domain", {x0, x0 + w}},
+                               {"anchor", "y" + sfx},
+                               {"title", {{"text", "Model belief state"}}}};
+    f.layout["yaxis" + sfx] = {{"range", {0, 1}}, {"anchor", "x" + sfx}};
+    if (s == 0) f.layout["yaxis"]["title"] = {{"text", "Probabilities"}};
+    f.layout["annotations"].push_back({{"text", "Probability to output " + symbols[s]},
+                                       {"x", x0 + w / 2},
+                                       {"y", 1.08},
+                                       {"xref", "paper"},
+                                       {"yref", "paper"},
+                                       {"showarrow", false},
+                                       {"xanchor", "center"}});
+  }
+  f.layout["title"] = figs::title(f.title);
+  f.layout["barmode"] = "group";
+  return f;
+}
+
+// Text mode: per prompt, the top-k next tokens without and with steering, one panel each.
+std::vector<Figure> next_token_figures(const fs::path& dir) {
+  constexpr std::size_t kMaxPrompts = 10;
+  const figs::Table t(dir / "next_tokens.csv");
+  const auto pi = t.numbers("prompt_index");
+  const auto prompt = t.text("prompt");
+  const auto mult = t.text("multiplier");
+  const auto token = t.text("token");
+  const auto prob = t.numbers("probability");
+  std::vector<Figure> out;
+  std::map<int, std::vector<std::size_t>> rows;
+  for (std::size_t r = 0; r < pi.size(); ++r) rows[static_cast<int>(pi[r])].push_back(r);
+  for (const auto& [p, rs] : rows) {
+    if (out.size() >= kMaxPrompts) break;
+    std::vector<std::string> mults;
+    for (std::size_t r : rs)
+      if (std::find(mults.begin(), mults.end(), mult[r]) == mults.end()) mults.push_back(mult[r]);
+    Figure f;
+    f.name = "next_tokens_" + std::to_string(p);
+    f.title = "Next tokens of \"" + prompt[rs.front()] + "\" without and with steering";
+    f.width = static_cast<int>(mults.size()) * 300 + 160;
+    f.height = 480;
+    const double gap = 0.1, w = (1.0 - gap * static_cast<double>(mults.size() - 1)) /
+                                static_cast<double>(mults.size());
+    for (std::size_t m = 0; m < mults.size(); ++m) {
+      json x = json::array(), y = json::array();
+      for (std::size_t r : rs)
+        if (mult[r] == mults[m]) {
+          // quoted, so leading spaces (GPT-2's word starts) stay visible
+          y.push_back(json(token[r]).dump());
+          x.push_back(prob[r]);
+        }
+      const std::string sfx = m == 0 ? "" : std::to_string(m + 1);
+      f.data.push_back({{"type", "bar"},
+                        {"orientation", "h"},
+                        {"name", mults[m] == "0" ? "unsteered" : "multiplier " + mults[m]},
+                        {"x", x},
+                        {"y", y},
+                        {"xaxis", "x" + sfx},
+                        {"yaxis", "y" + sfx},
+                        {"marker", {{"color", mults[m] == "0" ? "#7f7f7f" : "#636EFA"}}}});
+      const double x0 = static_cast<double>(m) * (w + gap);
+      f.layout["xaxis" + sfx] = {{"domain", {x0, x0 + w}},
+                                 {"anchor", "y" + sfx},
+                                 {"range", {0, 1}},
+                                 {"title", {{"text", "probability"}}}};
+      f.layout["yaxis" + sfx] = {{"anchor", "x" + sfx}, {"autorange", "reversed"}};
+      f.layout["annotations"].push_back(
+          {{"text", mults[m] == "0" ? std::string("unsteered") : "multiplier " + mults[m]},
+           {"x", x0 + w / 2},
+           {"y", 1.06},
+           {"xref", "paper"},
+           {"yref", "paper"},
+           {"showarrow", false},
+           {"xanchor", "center"}});
+    }
+    f.layout["title"] = figs::title(f.title);
+    f.layout["showlegend"] = false;
+    f.layout["margin"] = {{"l", 120}};
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Figure> beliefs_figures(const fs::path& dir) {
+  return {simplex_figure(dir), r2_figure(dir)};
+}
+
+std::vector<Figure> steer_figures(const fs::path& dir) {
+  if (fs::exists(dir / "steering.csv")) return {steering_figure(dir)};
+  if (fs::exists(dir / "next_tokens.csv")) return next_token_figures(dir);
+  throw Error(dir.string() + ": no steering.csv or next_tokens.csv (is this a steer run?)");
+}
+
+std::vector<Figure> train_figures(const fs::path& dir) {
+  const figs::Table t(dir / "train_log.csv");
+  const json config = figs::read_json(dir / "config.json");
+  Figure f;
+  f.name = "loss";
+  f.title = "Training loss and the Bayes-optimal loss";
+  const auto step = t.numbers("step");
+  f.data.push_back({{"type", "scatter"},
+                    {"mode", "lines"},
+                    {"name", "batch loss (average since last point)"},
+                    {"x", step},
+                    {"y", t.numbers("batch_loss_avg")},
+                    {"line", {{"color", "#1f77b4"}}}});
+  f.data.push_back({{"type", "scatter"},
+                    {"mode", "lines+markers"},
+                    {"name", "exact expected loss"},
+                    {"x", step},
+                    {"y", t.numbers("exact_loss")},
+                    {"line", {{"color", "#ff7f0e"}}}});
+  const json s = config.value("actlens", json::object());
+  if (s.contains("bayes_optimal_loss_nats") && !step.empty())
+    f.data.push_back({{"type", "scatter"},
+                      {"mode", "lines"},
+                      {"name", "Bayes-optimal"},
+                      {"x", {step.front(), step.back()}},
+                      {"y", {s["bayes_optimal_loss_nats"], s["bayes_optimal_loss_nats"]}},
+                      {"line", {{"color", "black"}, {"dash", "dash"}}}});
+  f.layout = {{"title", figs::title(f.title)},
+              {"xaxis", figs::axis("Step")},
+              {"yaxis", figs::axis("Cross-entropy (nats per symbol)")}};
+  return {f};
+}
+
+}  // namespace actlens::report
