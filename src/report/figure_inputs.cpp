@@ -93,6 +93,27 @@ std::string name_prefix(const fs::path& run_dir, const fs::path& dir) {
   return s + "_";
 }
 
+std::string add_panel(json& layout, std::size_t i, std::size_t n, double gap,
+                      const std::string& title, json x, json y) {
+  const double w = (1.0 - gap * static_cast<double>(n - 1)) / static_cast<double>(n);
+  const double x0 = static_cast<double>(i) * (w + gap);
+  const std::string sfx = i == 0 ? "" : std::to_string(i + 1);
+  x["domain"] = {x0, x0 + w};
+  x["anchor"] = "y" + sfx;
+  y["anchor"] = "x" + sfx;
+  layout["xaxis" + sfx] = std::move(x);
+  layout["yaxis" + sfx] = std::move(y);
+  if (!title.empty())
+    layout["annotations"].push_back({{"text", title},
+                                     {"x", x0 + w / 2},
+                                     {"y", 1.06},
+                                     {"xref", "paper"},
+                                     {"yref", "paper"},
+                                     {"showarrow", false},
+                                     {"xanchor", "center"}});
+  return sfx;
+}
+
 json title(const std::string& text) {
   return {{"text", text}, {"x", 0.5}};
 }

@@ -41,6 +41,13 @@ const std::vector<std::string>& belief_colours();
 // a run has one folder per layer or per space.
 std::string name_prefix(const std::filesystem::path& run_dir, const std::filesystem::path& dir);
 
+// Side-by-side panels: panel i of n gets axes x{i+1}/y{i+1} (plain x/y for the first) anchored
+// to each other, x over its share of the width with `gap` between panels, and `title` centred
+// above it. `x` and `y` carry the rest of each axis. Returns the suffix ("", "2", ...) that a
+// trace's "xaxis"/"yaxis" take after "x"/"y".
+std::string add_panel(json& layout, std::size_t i, std::size_t n, double gap,
+                      const std::string& title, json x = json::object(), json y = json::object());
+
 // Axis/title helpers for the layout.
 json title(const std::string& text);
 json axis(const std::string& title);

@@ -161,11 +161,13 @@ Figure steering_figure(const fs::path& dir) {
   const std::size_t panels = std::min<std::size_t>(symbols.size(), 4);
   f.width = static_cast<int>(std::max<std::size_t>(panels, 1)) * 420 + 120;
   f.height = 460;
-  const double gap = 0.08,
-               w = (1.0 - gap * static_cast<double>(panels - 1)) / static_cast<double>(panels);
   for (std::size_t s = 0; s < panels; ++s) {
     const auto p = t.numbers("p_" + symbols[s]);
-    const std::string sfx = s == 0 ? "" : std::to_string(s + 1);
+    json yaxis = {{"range", {0, 1}}};
+    if (s == 0) yaxis["title"] = {{"text", "Probabilities"}};
+    const std::string sfx =
+        figs::add_panel(f.layout, s, panels, 0.08, "Probability to output " + symbols[s],
+                        {{"title", {{"text", "Model belief state"}}}}, yaxis);
     for (std::size_t mi = 0; mi < mults.size(); ++mi) {
       json x = json::array(), y = json::array();
       for (std::size_t r = 0; r < p.size(); ++r)
@@ -183,19 +185,6 @@ Figure steering_figure(const fs::path& dir) {
                         {"yaxis", "y" + sfx},
                         {"marker", {{"color", figs::belief_colours()[48 + mi % 10]}}}});
     }
-    const double x0 = static_cast<double>(s) * (w + gap);
-    f.layout["xaxis" + sfx] = {{"domain", {x0, x0 + w}},
-                               {"anchor", "y" + sfx},
-                               {"title", {{"text", "Model belief state"}}}};
-    f.layout["yaxis" + sfx] = {{"range", {0, 1}}, {"anchor", "x" + sfx}};
-    if (s == 0) f.layout["yaxis"]["title"] = {{"text", "Probabilities"}};
-    f.layout["annotations"].push_back({{"text", "Probability to output " + symbols[s]},
-                                       {"x", x0 + w / 2},
-                                       {"y", 1.08},
-                                       {"xref", "paper"},
-                                       {"yref", "paper"},
-                                       {"showarrow", false},
-                                       {"xanchor", "center"}});
   }
   f.layout["title"] = figs::title(f.title);
   f.layout["barmode"] = "group";
@@ -224,8 +213,6 @@ std::vector<Figure> next_token_figures(const fs::path& dir) {
     f.title = "Next tokens of \"" + prompt[rs.front()] + "\" without and with steering";
     f.width = static_cast<int>(mults.size()) * 300 + 160;
     f.height = 480;
-    const double gap = 0.1, w = (1.0 - gap * static_cast<double>(mults.size() - 1)) /
-                                static_cast<double>(mults.size());
     for (std::size_t m = 0; m < mults.size(); ++m) {
       json x = json::array(), y = json::array();
       for (std::size_t r : rs)
@@ -234,7 +221,10 @@ std::vector<Figure> next_token_figures(const fs::path& dir) {
           y.push_back(json(token[r]).dump());
           x.push_back(prob[r]);
         }
-      const std::string sfx = m == 0 ? "" : std::to_string(m + 1);
+      const std::string sfx = figs::add_panel(
+          f.layout, m, mults.size(), 0.1,
+          mults[m] == "0" ? std::string("unsteered") : "multiplier " + mults[m],
+          {{"range", {0, 1}}, {"title", {{"text", "probability"}}}}, {{"autorange", "reversed"}});
       f.data.push_back({{"type", "bar"},
                         {"orientation", "h"},
                         {"name", mults[m] == "0" ? "unsteered" : "multiplier " + mults[m]},
@@ -243,20 +233,6 @@ std::vector<Figure> next_token_figures(const fs::path& dir) {
                         {"xaxis", "x" + sfx},
                         {"yaxis", "y" + sfx},
                         {"marker", {{"color", mults[m] == "0" ? "#7f7f7f" : "#636EFA"}}}});
-      const double x0 = static_cast<double>(m) * (w + gap);
-      f.layout["xaxis" + sfx] = {{"domain", {x0, x0 + w}},
-                                 {"anchor", "y" + sfx},
-                                 {"range", {0, 1}},
-                                 {"title", {{"text", "probability"}}}};
-      f.layout["yaxis" + sfx] = {{"anchor", "x" + sfx}, {"autorange", "reversed"}};
-      f.layout["annotations"].push_back(
-          {{"text", mults[m] == "0" ? std::string("unsteered") : "multiplier " + mults[m]},
-           {"x", x0 + w / 2},
-           {"y", 1.06},
-           {"xref", "paper"},
-           {"yref", "paper"},
-           {"showarrow", false},
-           {"xanchor", "center"}});
     }
     f.layout["title"] = figs::title(f.title);
     f.layout["showlegend"] = false;

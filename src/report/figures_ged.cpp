@@ -112,35 +112,28 @@ std::vector<Figure> ged_figures(const fs::path& dir) {
   Figure ev;
   ev.name = "top_eigenvalues";
   ev.title = "Largest eigenvalue from GEDs";
-  json xm = json::array(), xp = json::array();
-  for (std::size_t i = 0; i < t.rows(); ++i) {
-    xm.push_back(static_cast<double>(i) - 0.1);
-    xp.push_back(static_cast<double>(i) + 0.1);
-  }
-  ev.data.push_back({{"type", "scatter"},
-                     {"mode", "lines+markers"},
-                     {"name", a + " > " + b},
-                     {"x", xm},
-                     {"y", t.numbers("top_eigenvalue_a_gt_b")},
-                     {"text", names},
-                     {"line", {{"color", "black"}, {"width", 0.5}}},
-                     {"marker",
-                      {{"symbol", "circle"},
-                       {"size", 10},
-                       {"color", "rgb(179,230,179)"},
-                       {"line", {{"color", "black"}, {"width", 1}}}}}});
-  ev.data.push_back({{"type", "scatter"},
-                     {"mode", "lines+markers"},
-                     {"name", b + " > " + a},
-                     {"x", xp},
-                     {"y", t.numbers("top_eigenvalue_b_gt_a")},
-                     {"text", names},
-                     {"line", {{"color", "black"}, {"width", 0.5}}},
-                     {"marker",
-                      {{"symbol", "square"},
-                       {"size", 10},
-                       {"color", "rgb(179,179,230)"},
-                       {"line", {{"color", "black"}, {"width", 1}}}}}});
+  // the seed's 'ko-' / 'ks-' lines, shifted by -0.1 / +0.1 so both stay visible
+  const auto eig_trace = [&](const std::string& name, const std::string& column, double shift,
+                             const char* symbol, const char* face) {
+    json x = json::array();
+    for (std::size_t i = 0; i < t.rows(); ++i) x.push_back(static_cast<double>(i) + shift);
+    return json{{"type", "scatter"},
+                {"mode", "lines+markers"},
+                {"name", name},
+                {"x", x},
+                {"y", t.numbers(column)},
+                {"text", names},
+                {"line", {{"color", "black"}, {"width", 0.5}}},
+                {"marker",
+                 {{"symbol", symbol},
+                  {"size", 10},
+                  {"color", face},
+                  {"line", {{"color", "black"}, {"width", 1}}}}}};
+  };
+  ev.data.push_back(
+      eig_trace(a + " > " + b, "top_eigenvalue_a_gt_b", -0.1, "circle", "rgb(179,230,179)"));
+  ev.data.push_back(
+      eig_trace(b + " > " + a, "top_eigenvalue_b_gt_a", 0.1, "square", "rgb(179,179,230)"));
   ev.layout = {{"title", figs::title(ev.title)},
                {"xaxis",
                 {{"title", {{"text", "Transformer layer"}}},

@@ -55,8 +55,6 @@ Figure heatmaps(const fs::path& dir, const std::vector<std::string>& spaces,
     yv.push_back(i);
     yt.push_back(items[i]);
   }
-  const double gap = 0.08,
-               w = (1.0 - gap * static_cast<double>(s_count - 1)) / static_cast<double>(s_count);
   for (std::size_t s = 0; s < s_count; ++s) {
     const auto m = io::to_double_matrix(io::read_npy(dir / ("cosine_" + spaces[s] + ".npy")),
                                         "cosine_" + spaces[s] + ".npy");
@@ -66,8 +64,14 @@ Figure heatmaps(const fs::path& dir, const std::vector<std::string>& spaces,
       for (Eigen::Index c = 0; c < m.cols(); ++c) row.push_back(m(r, c));
       z.push_back(row);
     }
-    const std::string sfx = s == 0 ? "" : std::to_string(s + 1);
-    const double x0 = static_cast<double>(s) * (w + gap);
+    const std::string sfx = figs::add_panel(
+        f.layout, s, s_count, 0.08, "Cossim matrix for " + spaces[s],
+        {{"tickvals", xv}, {"ticktext", xt}, {"tickangle", -90}, {"constrain", "domain"}},
+        {{"tickvals", yv},
+         {"ticktext", yt},
+         {"autorange", "reversed"},
+         {"scaleanchor", "x" + std::string(s == 0 ? "" : std::to_string(s + 1))},
+         {"constrain", "domain"}});
     json tr = {{"type", "heatmap"},
                {"z", z},
                {"colorscale", plasma()},
@@ -80,20 +84,6 @@ Figure heatmaps(const fs::path& dir, const std::vector<std::string>& spaces,
                {"hovertemplate", "%{x}, %{y}: %{z:.3f}<extra></extra>"}};
     if (s + 1 == s_count) tr["colorbar"] = {{"title", {{"text", "cosine"}}}, {"x", 1.02}};
     f.data.push_back(tr);
-    f.layout["xaxis" + sfx] = {{"domain", {x0, x0 + w}}, {"tickvals", xv},
-                               {"ticktext", xt},         {"tickangle", -90},
-                               {"anchor", "y" + sfx},    {"constrain", "domain"}};
-    f.layout["yaxis" + sfx] = {{"tickvals", yv},           {"ticktext", yt},
-                               {"autorange", "reversed"},  {"anchor", "x" + sfx},
-                               {"scaleanchor", "x" + sfx}, {"constrain", "domain"}};
-    f.layout["annotations"].push_back({{"text", "Cossim matrix for " + spaces[s]},
-                                       {"x", x0 + w / 2},
-                                       {"y", 1.06},
-                                       {"xref", "paper"},
-                                       {"yref", "paper"},
-                                       {"showarrow", false},
-                                       {"xanchor", "center"},
-                                       {"font", {{"size", 14}}}});
   }
   f.layout["margin"] = {{"b", 110}};
   f.layout["title"] = figs::title(f.title);

@@ -73,7 +73,7 @@ std::string fmt_or_empty(double v) {
 
 int run_beliefs(const BeliefsOptions& o) {
   set_threads(o.threads);
-  if (o.threads > 0) at::set_num_threads(o.threads);
+  set_torch_threads(o.threads);
   if (!(o.test_fraction >= 0 && o.test_fraction < 1))
     throw UsageError("--test-fraction: must be in [0, 1)");
   report::RunInfo info("beliefs", command_line(), ACTLENS_VERSION);

@@ -200,7 +200,7 @@ nlohmann::json previous_cache(const fs::path& out) {
 
 int run_capture(const CaptureOptions& o) {
   set_threads(o.threads);
-  if (o.threads > 0) at::set_num_threads(o.threads);
+  set_torch_threads(o.threads);
   const model::Aggregation agg = model::Aggregation::parse(o.aggregate);
   if (o.format != "safetensors" && o.format != "npy")
     throw UsageError("--format: '" + o.format + "' is not safetensors or npy");

@@ -71,6 +71,7 @@ torch::Tensor prompts_ending_in(const core::MspInputs& in, int length, int belie
 
 int run_belief_steer(const SteerOptions& o) {
   set_threads(o.threads);
+  set_torch_threads(o.threads);
   report::RunInfo info("steer", command_line(), ACTLENS_VERSION);
   info.start("load");
   BeliefData d = load_belief_data(o.model, o.process, o.depth, o.device);

@@ -37,6 +37,7 @@
 #include "actlens/report/writers.hpp"
 #include "cli_common.hpp"
 #include "steer_options.hpp"
+#include "torch_commands.hpp"
 
 namespace actlens::cli {
 namespace fs = std::filesystem;
@@ -250,7 +251,7 @@ struct NextToken {
 
 int run_gpt2_steer(const SteerOptions& o) {
   set_threads(o.threads);
-  if (o.threads > 0) at::set_num_threads(o.threads);
+  set_torch_threads(o.threads);
 
   // ---- flags ----
   if (!o.from.empty() || !o.to.empty() || o.depth != 0 || o.length != 0)

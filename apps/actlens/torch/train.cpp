@@ -113,7 +113,7 @@ void check(const TrainOptions& o) {
 int run_train(TrainOptions o) {
   check(o);
   set_threads(o.threads);
-  if (o.threads > 0) at::set_num_threads(o.threads);
+  set_torch_threads(o.threads);
   report::RunInfo info("train", command_line(), ACTLENS_VERSION);
   const core::Process proc = resolve_process(o.process, {o.x, o.alpha, o.p});
   auto& cfg = o.model;

@@ -70,7 +70,11 @@ for step in range(a.steps):
     for g in opt.param_groups:
         g["lr"] = lr_at(step)
     seq = torch.from_numpy(sample(a.batch_size, 11))
-    loss = model(seq[:, :-1], return_type="loss")
+    # next-token loss at all n_ctx positions, as actlens trains (TL's return_type="loss" would
+    # drop the last position: it shifts inside the input)
+    logits = model(seq[:, :-1])
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                             seq[:, 1:].reshape(-1))
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
