@@ -22,8 +22,10 @@ double jitter(std::size_t i) {  // deterministic stand-in for the seed's normal(
 
 std::string safe(const std::string& s) {
   std::string out;
-  for (char c : s)
-    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    out += std::isalnum(u) ? static_cast<char>(std::tolower(u)) : '_';
+  }
   return out;
 }
 
