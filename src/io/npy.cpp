@@ -1,6 +1,10 @@
 // .npy and .npz. The .npy header is a Python dict literal; only the small subset numpy writes is
-// parsed (strings, True/False, ints and tuples). Reading converts big-endian and Fortran-order
-// arrays to the little-endian, C-order layout every caller expects.
+// parsed (strings, True/False, ints and tuples), and only what numpy writes is accepted: ASCII
+// text (UTF-8 in format 3.0), the keys descr, fortran_order and shape, each once. Reading converts
+// big-endian and Fortran-order arrays to the little-endian, C-order layout every caller expects.
+// Every size a header declares is checked against the bytes really present before allocating;
+// an .npz member's recorded size must be exactly what its header needs, checked before the
+// member is inflated.
 #include "actlens/io/npy.hpp"
 
 #include <zlib.h>
@@ -40,6 +44,52 @@ std::string corrupt_message(const std::string& detail) {
   return "truncated or corrupt .npy data (" + detail + "); re-create the file";
 }
 
+// A header numpy would not have written: one line naming what is wrong.
+[[noreturn]] void bad_header(const std::string& what, const std::string& detail) {
+  fail(what, "corrupt .npy header: " + detail + "; re-save the array with numpy");
+}
+
+// Header text as numpy writes it: printable ASCII and whitespace (format 3.0 allows UTF-8, for
+// structured dtypes' field names). Anything else means a damaged or crafted file.
+void check_header_bytes(std::string_view text, bool utf8, const std::string& what) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f) {
+        bad_header(what, "control byte " + std::to_string(c) + " at offset " + std::to_string(i));
+      }
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: lead byte, then 1 to 3 continuation bytes, no overlong forms.
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07u;
+    }
+    bool ok = utf8 && len > 0 && i + len <= text.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    static constexpr std::uint32_t kMinForLen[] = {0, 0, 0x80, 0x800, 0x10000};
+    ok = ok && cp >= kMinForLen[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+    if (!ok) {
+      bad_header(what, std::string(utf8 ? "invalid UTF-8" : "non-ASCII byte") + " at offset " +
+                           std::to_string(i));
+    }
+    i += len;
+  }
+}
+
 [[noreturn]] void fail_corrupt(const std::string& what, const std::string& detail) {
   fail(what, corrupt_message(detail));
 }
@@ -73,6 +123,8 @@ class LiteralParser {
       ++pos_;
     }
     expect('}');
+    skip_space();
+    if (pos_ != text_.size()) bad_header(what_, "text after the closing '}'");
     return out;
   }
 
@@ -237,7 +289,9 @@ bool starts_with_magic(const unsigned char* p, std::size_t n) {
 // Preamble + header length, from the first kPreambleV2 bytes (fewer if the data is shorter).
 std::size_t header_total(const unsigned char* p, std::size_t avail, const std::string& what) {
   if (!starts_with_magic(p, avail)) {
-    const bool truncated_magic = avail < kMagicLen && std::memcmp(p, kMagic, avail) == 0;
+    // (avail may be 0 with p null: an empty .npz member; memcmp must not see a null pointer.)
+    const bool truncated_magic =
+        avail < kMagicLen && (avail == 0 || std::memcmp(p, kMagic, avail) == 0);
     if (truncated_magic) fail_corrupt(what, "file ends inside the magic string");
     fail(what, "not a .npy file (bad magic string); check the path and the file format");
   }
@@ -268,7 +322,19 @@ const PyValue& dict_get(const std::vector<std::pair<std::string, PyValue>>& dict
 NpyHeader parse_header(const unsigned char* p, std::size_t total, const std::string& what) {
   const std::size_t preamble = p[6] == 1 ? kPreambleV1 : kPreambleV2;
   const std::string_view text(reinterpret_cast<const char*>(p) + preamble, total - preamble);
+  check_header_bytes(text, /*utf8=*/p[6] == 3, what);
   const auto dict = LiteralParser(text, what).parse_dict();
+  static constexpr std::string_view kKeys[] = {"descr", "fortran_order", "shape"};
+  for (std::size_t i = 0; i < dict.size(); ++i) {
+    const std::string& key = dict[i].first;
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      bad_header(what, "unknown key '" + key.substr(0, 40) +
+                           "' (numpy writes only descr, fortran_order and shape)");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (dict[j].first == key) bad_header(what, "duplicate key '" + key + "'");
+    }
+  }
 
   NpyHeader h;
   h.data_offset = total;
@@ -550,6 +616,25 @@ std::string end_records(std::uint64_t entries, std::uint64_t cd_offset, std::uin
   return e;
 }
 
+// An .npz member's recorded (uncompressed) size must be what its own .npy header needs: the
+// header is inflated and parsed first, so a member claiming gigabytes it does not hold (a
+// decompression bomb, or a damaged archive) is refused before the rest is inflated.
+void check_member_size(const ZipArchive& zip, const ZipEntry& e, const std::string& what) {
+  const std::vector<std::byte> pre = zip.read_prefix(e, kPreambleV2);
+  const auto* p = reinterpret_cast<const unsigned char*>(pre.data());
+  const std::size_t total = header_total(p, pre.size(), what);
+  if (total > e.size) fail_corrupt(what, "member ends inside the header");
+  const std::vector<std::byte> head = zip.read_prefix(e, total);
+  const NpyHeader h =
+      parse_header(reinterpret_cast<const unsigned char*>(head.data()), total, what);
+  const std::uint64_t nbytes = checked_nbytes(h.descr.dtype, h.shape, what);
+  if (nbytes > std::numeric_limits<std::uint64_t>::max() - total || e.size != total + nbytes) {
+    fail_corrupt(what, "member declares " + std::to_string(e.size) +
+                           " bytes but its header says the array needs " + std::to_string(nbytes) +
+                           " bytes after a " + std::to_string(total) + "-byte header");
+  }
+}
+
 }  // namespace
 
 // ---- public API ----------------------------------------------------------------------------
@@ -567,7 +652,7 @@ Array parse_npy(const std::byte* data, std::size_t size, const std::string& what
     fail_corrupt(what, "array needs " + std::to_string(nbytes) + " bytes of data, only " +
                            std::to_string(size - total) + " present");
   }
-  a.data.assign(data + total, data + total + nbytes);
+  if (nbytes > 0) a.data.assign(data + total, data + total + nbytes);  // data may be null if 0
   finish_array(a, h);
   return a;
 }
@@ -583,7 +668,7 @@ Array read_npy(const fs::path& path) {
   a.dtype = lay.dtype;
   a.shape = lay.shape;
   a.data.resize(checked_nbytes(a.dtype, a.shape, path.string()));
-  file.read(lay.data_offset, a.data.data(), a.data.size());
+  if (!a.data.empty()) file.read(lay.data_offset, a.data.data(), a.data.size());
   NpyHeader h;
   h.descr.dtype = lay.dtype;
   h.descr.big_endian = lay.big_endian;
@@ -617,10 +702,11 @@ std::map<std::string, Array> read_npz(const fs::path& path) {
   for (const ZipEntry& e : zip.entries()) {
     // np.savez names members "<key>.npy"; anything else is not an array np.load would list.
     if (e.name.size() <= kSuffix.size() || !e.name.ends_with(kSuffix)) continue;
+    const std::string what = path.string() + "[" + e.name + "]";
+    check_member_size(zip, e, what);
     const std::vector<std::byte> bytes = zip.read(e);
     const std::string key = e.name.substr(0, e.name.size() - kSuffix.size());
-    out.insert_or_assign(key,
-                         parse_npy(bytes.data(), bytes.size(), path.string() + "[" + e.name + "]"));
+    out.insert_or_assign(key, parse_npy(bytes.data(), bytes.size(), what));
   }
   return out;
 }

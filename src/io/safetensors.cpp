@@ -1,12 +1,17 @@
 // safetensors: an 8-byte little-endian header length N, N bytes of JSON, then the raw tensor
 // bytes. Opening validates the whole header against the file size, so later reads can trust
-// the offsets; the file stays open and each read preads only the bytes it needs.
+// the offsets; the file stays open and each read preads only the bytes it needs. As the
+// reference (Rust) implementation: the header is at most 100 MB and is a JSON object; every
+// tensor's data_offsets lie inside the data section and match its shape and dtype (shape
+// products may not overflow), and tensors do not overlap. Keys may not repeat (a JSON parser
+// would keep one of them silently), and the JSON may not nest deeper than the format needs.
 #include "actlens/io/safetensors.hpp"
 
 #include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/atomic_file.hpp"
@@ -21,6 +26,8 @@ using nlohmann::json;
 // The Python package refuses headers above 100 MB; so do we, before allocating.
 constexpr std::uint64_t kMaxHeaderLen = 100'000'000;
 constexpr std::size_t kHeaderAlign = 8;
+// A tensor entry is {"dtype", "shape": [...], "data_offsets": [...]}: depth 3 from the root.
+constexpr int kMaxJsonDepth = 8;
 constexpr char kMetadataKey[] = "__metadata__";
 
 struct DTypeName {
@@ -128,23 +135,51 @@ std::uint64_t read_header_len(const InputFile& file, const fs::path& path) {
   file.read(0, b, sizeof b);
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | b[i];
+  if (n > kMaxHeaderLen) {
+    corrupt(path, "header length " + std::to_string(n) + " is over the format's limit of " +
+                      std::to_string(kMaxHeaderLen) + " bytes");
+  }
   if (n > file.size() - 8) {
     corrupt(path, "header length " + std::to_string(n) + " exceeds the file size " +
                       std::to_string(file.size()));
   }
-  if (n > kMaxHeaderLen) corrupt(path, "header length " + std::to_string(n) + " is absurd");
   return n;
 }
 
 json parse_header_json(const InputFile& file, const fs::path& path, std::uint64_t len) {
   std::string text(len, '\0');
-  file.read(8, text.data(), text.size());
+  if (len > 0) file.read(8, text.data(), text.size());
+  if (text.empty() || text[0] != '{') corrupt(path, "header is not a JSON object");
+  // Per open object, the keys seen so far: a repeated key is refused, not silently dropped.
+  std::vector<std::set<std::string>> keys;
+  std::string problem;
+  const json::parser_callback_t check = [&](int depth, json::parse_event_t event,
+                                            json& parsed) -> bool {
+    if (!problem.empty()) return false;
+    if (depth > kMaxJsonDepth) {
+      problem = "header nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+      return false;
+    }
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end && !keys.empty()) {
+      keys.pop_back();
+    } else if (event == json::parse_event_t::key && !keys.empty()) {
+      const auto& k = parsed.get_ref<const std::string&>();
+      if (!keys.back().insert(k).second) {
+        problem = "header repeats the key '" + k.substr(0, 80) + "'";
+        return false;
+      }
+    }
+    return true;
+  };
   json header;
   try {
-    header = json::parse(text);
+    header = json::parse(text, check);
   } catch (const json::exception& e) {
     corrupt(path, std::string("header is not valid JSON: ") + e.what());
   }
+  if (!problem.empty()) corrupt(path, problem);
   if (!header.is_object()) corrupt(path, "header is not a JSON object");
   return header;
 }
@@ -209,8 +244,8 @@ Array SafetensorsFile::read(const std::string& key) const {
   Array a;
   a.dtype = i.dtype;
   a.shape = i.shape;
-  a.data.resize(i.end - i.begin);
-  file_->read(data_start_ + i.begin, a.data.data(), a.data.size());
+  a.data.resize(i.end - i.begin);  // checked against the file size at open
+  if (!a.data.empty()) file_->read(data_start_ + i.begin, a.data.data(), a.data.size());
   return a;
 }
 
@@ -225,6 +260,7 @@ void SafetensorsFile::read_row_float(const std::string& key, std::int64_t row, f
   }
   const std::size_t item = dtype_size(i.dtype);
   const std::uint64_t row_bytes = (i.end - i.begin) / static_cast<std::uint64_t>(i.shape[0]);
+  if (row_bytes == 0) return;
   std::vector<std::byte> buf(row_bytes);
   file_->read(data_start_ + i.begin + static_cast<std::uint64_t>(row) * row_bytes, buf.data(),
               buf.size());

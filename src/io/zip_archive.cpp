@@ -1,6 +1,10 @@
 // A small ZIP reader (APPNOTE.TXT 6.3): enough for the archives numpy.savez and torch.save write.
 // Every offset and size read from the file is checked against the file size before use, so a
-// truncated or hostile archive gives an actlens::Error, never a read past a buffer.
+// truncated or hostile archive gives an actlens::Error, never a read past a buffer. Entries may
+// not overlap each other or the central directory (no writer does that; a crafted archive could
+// make a tensor's bytes alias its pickle, or inflate one stream many times), and deflated entries
+// are inflated into memory that grows with what the stream really produces, stopping at the
+// first byte past the recorded size.
 #include "actlens/io/zip_archive.hpp"
 
 #include <zlib.h>
@@ -31,8 +35,11 @@ constexpr std::size_t kEocd64LocatorSize = 20;
 // The EOCD record plus the longest possible archive comment.
 constexpr std::size_t kEocdSearch = kEocdSize + 0xFFFF;
 constexpr std::uint16_t kZip64ExtraId = 0x0001;
-// Deflate cannot expand data by more than ~1032:1; a larger claimed size is corrupt.
+// Deflate cannot expand data by more than ~1032:1 (a 258-byte match per 2-bit code, at best);
+// a larger claimed size is corrupt.
 constexpr std::uint64_t kMaxDeflateRatio = 1032;
+// Inflated output grows by at least this much (and at most doubles) per step.
+constexpr std::uint64_t kInflateStep = std::uint64_t{1} << 20;
 
 std::uint16_t le16(const unsigned char* p) {
   return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
@@ -168,7 +175,30 @@ struct ZipArchive::Impl {
       entries.push_back(parse_central_entry(buf, pos));
     }
     for (ZipEntry& e : entries) locate_data(e);
+    check_no_overlap(cd.offset);
     for (std::size_t i = 0; i < entries.size(); ++i) index[entries[i].name] = i;  // last wins
+  }
+
+  // Each entry (local header + data) lies in its own span before the central directory.
+  void check_no_overlap(std::uint64_t cd_offset) const {
+    std::vector<std::size_t> order(entries.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return entries[a].local_header_offset < entries[b].local_header_offset;
+    });
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const ZipEntry& e = entries[order[k]];
+      const std::uint64_t end = e.data_offset + e.compressed_size;  // fits: see locate_data
+      if (end > cd_offset) {
+        corrupt("data of entry '" + e.name + "' runs into the central directory");
+      }
+      if (k + 1 < order.size() && entries[order[k + 1]].local_header_offset < end) {
+        throw Error(path().string() + ": entries '" + e.name + "' and '" +
+                    entries[order[k + 1]].name +
+                    "' overlap in the file, which no ZIP writer does (a crafted or corrupt "
+                    "archive); re-create the file");
+      }
+    }
   }
 
   ZipEntry parse_central_entry(const std::vector<unsigned char>& buf, std::size_t& pos) const {
@@ -257,17 +287,31 @@ struct ZipArchive::Impl {
     }
   }
 
-  std::vector<std::byte> read_stored(const ZipEntry& e) const {
-    std::vector<std::byte> out(e.size);
-    read_exact(e.data_offset, out.data(), out.size(), "entry data");
+  // The first `want` bytes of a stored entry (want <= e.size).
+  std::vector<std::byte> read_stored(const ZipEntry& e, std::uint64_t want) const {
+    std::vector<std::byte> out(want);
+    if (want > 0) read_exact(e.data_offset, out.data(), out.size(), "entry data");
     return out;
   }
 
-  std::vector<std::byte> read_deflated(const ZipEntry& e) const {
+  // Refuses a deflated entry whose recorded size no deflate stream of its compressed size can
+  // produce, before anything is allocated.
+  void check_deflate_ratio(const ZipEntry& e) const {
     if (e.size / kMaxDeflateRatio > e.compressed_size + 1) {
-      bad_entry(e, "claims an impossible uncompressed size (corrupt archive)");
+      bad_entry(e, "declares " + std::to_string(e.size) + " bytes from " +
+                       std::to_string(e.compressed_size) +
+                       " compressed bytes, more than compression can produce (at most " +
+                       std::to_string(kMaxDeflateRatio) + " to 1); the archive is corrupt");
     }
-    std::vector<std::byte> out(e.size);
+  }
+
+  // Inflates the first `want` bytes of a deflated entry (want <= e.size). When `want` is the
+  // whole entry, the stream must end exactly there. Memory follows what the stream produces,
+  // so a recorded size that lies costs nothing, and inflating stops at the first byte past it.
+  std::vector<std::byte> read_deflated(const ZipEntry& e, std::uint64_t want) const {
+    check_deflate_ratio(e);
+    const bool whole = want == e.size;
+    std::vector<std::byte> out;
     z_stream zs{};
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error(path().string() + ": zlib init failed");
     // inflateEnd on every exit path.
@@ -281,7 +325,7 @@ struct ZipArchive::Impl {
     std::uint64_t consumed = 0;
     std::uint64_t produced = 0;
     int rc = Z_OK;
-    while (rc != Z_STREAM_END) {
+    while (rc != Z_STREAM_END && (whole || produced < want)) {
       if (zs.avail_in == 0) {
         if (consumed == e.compressed_size) bad_entry(e, "has truncated compressed data");
         const auto n = static_cast<std::size_t>(
@@ -291,26 +335,44 @@ struct ZipArchive::Impl {
         zs.next_in = in.data();
         zs.avail_in = static_cast<uInt>(n);
       }
-      if (produced < e.size) {
+      if (produced < want) {
+        if (out.size() == produced) {
+          out.resize(std::min<std::uint64_t>(
+              want, produced + std::max<std::uint64_t>(produced, kInflateStep)));
+        }
         zs.next_out = reinterpret_cast<Bytef*>(out.data()) + produced;
-        zs.avail_out = static_cast<uInt>(std::min<std::uint64_t>(e.size - produced, UINT_MAX));
+        zs.avail_out = static_cast<uInt>(std::min<std::uint64_t>(out.size() - produced, UINT_MAX));
       } else {
         zs.next_out = &overflow;
         zs.avail_out = 1;
       }
       const uInt before = zs.avail_out;
       rc = inflate(&zs, Z_NO_FLUSH);
-      if (produced >= e.size && zs.avail_out != before) {
-        bad_entry(e, "inflates to more than its recorded size (corrupt archive)");
+      if (produced >= want && zs.avail_out != before) {
+        bad_entry(e, "inflates to more than its recorded " + std::to_string(e.size) +
+                         " bytes (corrupt archive)");
       }
-      if (produced < e.size) produced += before - zs.avail_out;
+      if (produced < want) produced += before - zs.avail_out;
       if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
         bad_entry(e,
                   std::string("has corrupt compressed data (") + (zs.msg ? zs.msg : "zlib") + ")");
       }
     }
-    if (produced != e.size) bad_entry(e, "inflates to less than its recorded size");
+    if (produced != want) {
+      bad_entry(e, "inflates to " + std::to_string(produced) + " bytes, less than its recorded " +
+                       std::to_string(e.size) + " (corrupt archive)");
+    }
+    out.resize(produced);
     return out;
+  }
+
+  std::vector<std::byte> read_prefix(const ZipEntry& e, std::uint64_t want) const {
+    check_entry(e);
+    if (e.method == 0) return read_stored(e, want);
+    if (e.method == 8) return read_deflated(e, want);
+    bad_entry(e, "uses compression method " + std::to_string(e.method) +
+                     ", which is not supported (only stored and deflate); " +
+                     "re-save it with numpy or torch");
   }
 };
 
@@ -342,22 +404,17 @@ const ZipEntry* ZipArchive::find(const std::string& name) const {
 }
 
 std::vector<std::byte> ZipArchive::read(const ZipEntry& entry) const {
-  impl_->check_entry(entry);
-  std::vector<std::byte> out;
-  if (entry.method == 0) {
-    out = impl_->read_stored(entry);
-  } else if (entry.method == 8) {
-    out = impl_->read_deflated(entry);
-  } else {
-    impl_->bad_entry(entry, "uses compression method " + std::to_string(entry.method) +
-                                ", which is not supported (only stored and deflate); " +
-                                "re-save it with numpy or torch");
-  }
+  std::vector<std::byte> out = impl_->read_prefix(entry, entry.size);
   const auto crc = out.empty() ? 0u
                                : static_cast<std::uint32_t>(crc32_z(
                                      0L, reinterpret_cast<const Bytef*>(out.data()), out.size()));
   if (crc != entry.crc32) impl_->bad_entry(entry, "fails its CRC-32 check (corrupt archive)");
   return out;
+}
+
+std::vector<std::byte> ZipArchive::read_prefix(const ZipEntry& entry,
+                                               std::uint64_t max_bytes) const {
+  return impl_->read_prefix(entry, std::min(max_bytes, entry.size));
 }
 
 void ZipArchive::read_at(const ZipEntry& entry, std::uint64_t offset, void* dst,
@@ -373,7 +430,7 @@ void ZipArchive::read_at(const ZipEntry& entry, std::uint64_t offset, void* dst,
                 std::to_string(offset) + " is outside entry '" + entry.name + "' (" +
                 std::to_string(entry.size) + " bytes); the file is corrupt, re-create it");
   }
-  impl_->read_exact(entry.data_offset + offset, dst, len, "entry data");
+  if (len > 0) impl_->read_exact(entry.data_offset + offset, dst, len, "entry data");
 }
 
 }  // namespace actlens::io

@@ -8,12 +8,14 @@
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/safetensors.hpp"
+#include "hostile_zip.hpp"
 #include "test_paths.hpp"
 
 using actlens::Error;
 using namespace actlens::io;
 namespace fs = std::filesystem;
 using actlens::test::array_of;
+using actlens::test::expect_fast_error;
 using actlens::test::io_expected;
 using actlens::test::slurp;
 using actlens::test::spit;
@@ -285,4 +287,66 @@ TEST_CASE("safetensors survives random corruption with actlens::Error only",
       CHECK(std::string(e.what()).find("f.safetensors") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("safetensors refuses hostile headers quickly before allocating",
+          "[io][safetensors][errors]") {
+  const fs::path dir = actlens::test::scratch_dir("st_hostile");
+  const std::string data(16, '\0');
+  auto expect_error = [&](const std::string& name, const std::string& header,
+                          const std::vector<std::string>& needles) {
+    spit(dir / name, st_file(header, data));
+    INFO(name);
+    std::vector<std::string> all = needles;
+    all.push_back((dir / name).string() + ": ");
+    expect_fast_error([&] { SafetensorsFile::open(dir / name); }, all);
+  };
+  // The header length: at most 100 MB (the format's limit), whatever the file size.
+  std::string over = st_file("{}", data);
+  for (int i = 0; i < 8; ++i) over[i] = static_cast<char>((100'000'001ull >> (8 * i)) & 0xFF);
+  spit(dir / "over_limit.safetensors", over);
+  expect_fast_error([&] { SafetensorsFile::open(dir / "over_limit.safetensors"); },
+                    {"over_limit.safetensors", "header length 100000001", "limit"});
+  std::string max64 = st_file("{}", data);
+  for (int i = 0; i < 8; ++i) max64[i] = '\xff';
+  spit(dir / "max64.safetensors", max64);
+  expect_fast_error([&] { SafetensorsFile::open(dir / "max64.safetensors"); },
+                    {"max64.safetensors", "18446744073709551615"});
+  // data_offsets inside the file, matching shape x dtype size, not overlapping.
+  expect_error("past_end.safetensors",
+               R"({"w":{"dtype":"F32","shape":[1000000000000000],)"
+               R"("data_offsets":[0,4000000000000000]}})",
+               {"'w'", "ends at byte 4000000000000000 of a 16-byte data section"});
+  expect_error("wrap.safetensors",
+               R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[18446744073709551615,1]}})",
+               {"'w'", "data_offsets"});
+  expect_error("too_big.safetensors",
+               R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,1e30]}})",
+               {"'w'", "data_offsets"});
+  expect_error("size.safetensors", R"({"w":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}})",
+               {"'w'", "do not match its shape and dtype"});
+  expect_error("overlap3.safetensors",
+               R"({"a":{"dtype":"U8","shape":[16],"data_offsets":[0,16]},)"
+               R"("b":{"dtype":"U8","shape":[1],"data_offsets":[7,8]}})",
+               {"overlap"});
+  // Shape products that overflow 64 bits, with or without a zero.
+  expect_error("product.safetensors",
+               R"({"w":{"dtype":"F64","shape":[2097152,2097152,2097152],"data_offsets":[0,8]}})",
+               {"too many"});
+  expect_error("product_bytes.safetensors",
+               R"({"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,8]}})",
+               {"too many"});
+  // Repeated keys (a JSON reader keeps one silently), deep nesting, not an object.
+  expect_error("dup.safetensors",
+               R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+               R"("w":{"dtype":"U8","shape":[16],"data_offsets":[0,16]}})",
+               {"repeats the key 'w'"});
+  expect_error("dup_field.safetensors",
+               R"({"w":{"dtype":"U8","shape":[1],"shape":[16],"data_offsets":[0,1]}})",
+               {"repeats the key 'shape'"});
+  expect_error("deep.safetensors",
+               "{\"__metadata__\":" + std::string(100000, '[') + std::string(100000, ']') + "}",
+               {"nests deeper"});
+  expect_error("string.safetensors", R"("text")", {"not a JSON object"});
+  expect_error("empty.safetensors", "", {"not a JSON object"});
 }

@@ -3,10 +3,13 @@
 // tests/data/roles_example_expected.json from make_torch_reader_expected.py): every dtype, views
 // sharing one storage, pickle protocols 2-5, nested containers, numpy and sklearn objects, the
 // role example; and damaged or hostile files (legacy format, malicious pickle, truncation,
-// missing storage entries), each an actlens::Error naming the file, never a crash.
+// missing storage entries, storages aliasing the pickle, bad byteorder records, views larger than
+// their storage or than memory, deflated pickle bombs), each an actlens::Error naming the file,
+// quickly and without large allocations, never a crash.
 #include <catch2/catch.hpp>
 
 #include <cfloat>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -20,12 +23,16 @@
 #include "actlens/io/role_dataset.hpp"
 #include "actlens/io/torch_file.hpp"
 #include "actlens/io/zip_archive.hpp"
+#include "hostile_zip.hpp"
 #include "test_paths.hpp"
 
 using actlens::test::check_array;
+using actlens::test::expect_fast_error;
+using actlens::test::le_bytes;
 using actlens::test::read_json;
 using actlens::test::roles_dir;
 using actlens::test::slurp;
+using actlens::test::ZipItem;
 
 using actlens::Error;
 using namespace actlens::io;
@@ -176,42 +183,10 @@ std::vector<float> row_of(const json& j) {
 }
 
 // --- hand-made torch.save archives (stored zip entries) for records torch would never write ---
-std::string le_bytes(std::uint64_t v, int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  return out;
-}
-
-std::uint32_t crc32_of(const std::string& data) {
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : data) {
-    crc ^= c;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-// A minimal ZIP archive with STORED entries, in order.
 std::string make_zip(const std::vector<std::pair<std::string, std::string>>& entries) {
-  std::string out, central;
-  for (const auto& [name, data] : entries) {
-    const std::uint32_t crc = crc32_of(data);
-    const std::uint64_t offset = out.size();
-    out += le_bytes(0x04034b50, 4) + le_bytes(20, 2) + le_bytes(0, 2) + le_bytes(0, 2) +
-           le_bytes(0, 2) + le_bytes(0x21, 2) + le_bytes(crc, 4) + le_bytes(data.size(), 4) +
-           le_bytes(data.size(), 4) + le_bytes(name.size(), 2) + le_bytes(0, 2) + name + data;
-    central += le_bytes(0x02014b50, 4) + le_bytes(20, 2) + le_bytes(20, 2) + le_bytes(0, 2) +
-               le_bytes(0, 2) + le_bytes(0, 2) + le_bytes(0x21, 2) + le_bytes(crc, 4) +
-               le_bytes(data.size(), 4) + le_bytes(data.size(), 4) + le_bytes(name.size(), 2) +
-               le_bytes(0, 2) + le_bytes(0, 2) + le_bytes(0, 2) + le_bytes(0, 2) + le_bytes(0, 4) +
-               le_bytes(offset, 4) + name;
-  }
-  const std::uint64_t cd_offset = out.size();
-  out += central;
-  out += le_bytes(0x06054b50, 4) + le_bytes(0, 2) + le_bytes(0, 2) + le_bytes(entries.size(), 2) +
-         le_bytes(entries.size(), 2) + le_bytes(central.size(), 4) + le_bytes(cd_offset, 4) +
-         le_bytes(0, 2);
-  return out;
+  std::vector<ZipItem> items;
+  for (const auto& [name, data] : entries) items.push_back({name, data});
+  return actlens::test::make_zip(items);
 }
 
 std::string pkl_int(std::int64_t v) {  // LONG1 with 8 bytes: any int64
@@ -237,10 +212,12 @@ std::string tensor_pickle(const std::string& storage_type, std::int64_t numel, s
          pkl_ints(stride) + "\x89" + "ccollections\nOrderedDict\n)R" + "tR" + "u.";
 }
 
-// Writes archive/data.pkl (+ archive/data/0 holding `storage` unless null) as `name`.
+// Writes archive/data.pkl (+ archive/data/0 holding `storage` unless null, + archive/byteorder
+// holding `byteorder` unless null) as `name`.
 fs::path write_torch(const fs::path& dir, const std::string& name, const std::string& pkl,
-                     const std::string* storage) {
+                     const std::string* storage, const std::string* byteorder = nullptr) {
   std::vector<std::pair<std::string, std::string>> entries = {{"archive/data.pkl", pkl}};
+  if (byteorder) entries.emplace_back("archive/byteorder", *byteorder);
   if (storage) entries.emplace_back("archive/data/0", *storage);
   entries.emplace_back("archive/version", "3\n");
   const fs::path p = dir / name;
@@ -650,4 +627,124 @@ TEST_CASE("torch: read_role_vectors on the pipeline's pca file with sklearn obje
   CHECK_THROWS_AS(read_role_vectors(pca_file, -1), Error);
   // A torch file without the pipeline's keys.
   CHECK_THROWS_WITH(read_role_vectors(types_dir() / "dtypes.pt", 0), Catch::Contains("dtypes.pt"));
+}
+
+TEST_CASE("torch: hostile archives are refused quickly and name the file", "[io][torch]") {
+  const fs::path dir = actlens::test::scratch_dir("torch_hostile");
+  const std::string six = float_bytes({1, 2, 3, 4, 5, 6});
+  const std::string pkl = tensor_pickle("FloatStorage", 6, 0, {2, 3}, {3, 1});
+
+  SECTION("a storage entry whose data is the pickle's") {
+    // The central directory points data/0 at data.pkl's local header: the tensor's bytes would
+    // be read from the pickle.
+    std::string bytes = make_zip({{"archive/data.pkl", pkl}, {"archive/data/0", six}});
+    const std::size_t cd = bytes.find("PK\x01\x02", bytes.find("PK\x01\x02") + 4);
+    REQUIRE(cd != std::string::npos);
+    REQUIRE(bytes.compare(cd + 46, 14, "archive/data/0") == 0);
+    bytes.replace(cd + 42, 4, le_bytes(0, 4));  // local header offset: data.pkl's
+    const fs::path p = dir / "alias.pt";
+    spit(p, bytes);
+    expect_fast_error([&] { TorchFile::open(p); },
+                      {"alias.pt", "'archive/data.pkl'", "'archive/data/0'", "overlap"});
+  }
+  SECTION("byteorder records") {
+    for (const std::string& order :
+         std::vector<std::string>{"middle", "littlee", "LITTLE", "", std::string(1000, 'l')}) {
+      INFO("byteorder '" << order.substr(0, 20) << "'");
+      const auto p = write_torch(dir, "order.pt", pkl, &six, &order);
+      expect_fast_error([&] { TorchFile::open(p); }, {"order.pt", "byteorder", "\"little\""});
+    }
+    const std::string little = "little";
+    const auto p = write_torch(dir, "little.pt", pkl, &six, &little);
+    const TorchFile f = TorchFile::open(p);
+    CHECK(to_double_vector(f.read(f.root()->get("t")->as<pk::Tensor>())) ==
+          std::vector<double>{1, 2, 3, 4, 5, 6});
+    // A big-endian archive: storages hold big-endian floats, read back in native order.
+    std::string swapped = six;
+    for (std::size_t i = 0; i < swapped.size(); i += 4) std::swap(swapped[i], swapped[i + 3]);
+    for (std::size_t i = 0; i < swapped.size(); i += 4) std::swap(swapped[i + 1], swapped[i + 2]);
+    const std::string big = "big";
+    const auto q = write_torch(dir, "big.pt", pkl, &swapped, &big);
+    const TorchFile g = TorchFile::open(q);
+    const auto& t = g.root()->get("t")->as<pk::Tensor>();
+    CHECK(to_double_vector(g.read(t)) == std::vector<double>{1, 2, 3, 4, 5, 6});
+    std::vector<float> row(3);
+    g.read_slice_float(t, 1, row.data());
+    CHECK(row == std::vector<float>{4, 5, 6});
+  }
+  SECTION("views addressing more than their storage, or than memory") {
+    struct Case {
+      const char* name;
+      std::vector<std::int64_t> shape, stride;
+      const char* needle;
+    };
+    const std::int64_t e15 = 1'000'000'000'000'000;
+    for (const Case& c : std::vector<Case>{
+             {"expand_1e15.pt", {e15}, {0}, "elements"},                    // > 2^40 elements
+             {"expand_1e6x1e4.pt", {1'000'000, 10'000}, {0, 0}, "expand"},  // 40 GB of repeats
+             {"rows_4e9.pt", {4'000'000'000, 3}, {3, 1}, "outside its storage"},
+             {"rows_1e6x1e4.pt", {1'000'000, 10'000}, {10'000, 1}, "outside its storage"},
+             {"product.pt", {std::int64_t{1} << 32, std::int64_t{1} << 32}, {0, 0}, "too many"}}) {
+      INFO(c.name);
+      const auto p =
+          write_torch(dir, c.name, tensor_pickle("FloatStorage", 6, 0, c.shape, c.stride), &six);
+      const TorchFile f = TorchFile::open(p);
+      const auto& t = f.root()->get("t")->as<pk::Tensor>();
+      expect_fast_error([&] { f.read(t); }, {c.name, c.needle});
+      std::vector<float> row(8);
+      expect_fast_error([&] { f.read_slice_float(t, 0, row.data()); }, {c.name, c.needle});
+    }
+    // A small stride-0 view (what expand() saves) still reads.
+    const auto p =
+        write_torch(dir, "expand_ok.pt", tensor_pickle("FloatStorage", 6, 0, {4, 3}, {0, 1}), &six);
+    const TorchFile f = TorchFile::open(p);
+    CHECK(to_double_vector(f.read(f.root()->get("t")->as<pk::Tensor>())) ==
+          std::vector<double>{1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3});
+  }
+  SECTION("a storage entry that is compressed, or shorter than its storage") {
+    const fs::path p = dir / "zipped_storage.pt";
+    spit(p, actlens::test::make_zip(
+                {ZipItem{"archive/data.pkl", pkl}, ZipItem{"archive/data/0", six, true}}));
+    expect_fast_error([&] { TorchFile::open(p); }, {"zipped_storage.pt", "data/0", "compressed"});
+    const auto q =
+        write_torch(dir, "lying_numel.pt",
+                    tensor_pickle("FloatStorage", 1'000'000'000, 0, {2, 3}, {3, 1}), &six);
+    expect_fast_error([&] { TorchFile::open(q); },
+                      {"lying_numel.pt", "declares 4000000000 bytes but the file holds 24"});
+  }
+  SECTION("a deflated data.pkl bomb") {
+    // 24 MB of EMPTY_LIST opcodes (each would build a value) compress to ~25 KB. Refused by the
+    // size cap before anything is inflated.
+    const std::string bomb = "\x80\x02" + std::string(24'000'000, ']') + ".";
+    const fs::path p = dir / "bomb.pt";
+    spit(p, actlens::test::make_zip(
+                {ZipItem{"archive/data.pkl", bomb, true}, ZipItem{"archive/data/0", six}}));
+    expect_fast_error([&] { TorchFile::open(p); }, {"bomb.pt", "data.pkl", "declares 24000003"});
+    // The same stream recording a small size: inflating stops at the first byte past it.
+    const fs::path q = dir / "bomb_small.pt";
+    spit(q, actlens::test::make_zip(
+                {ZipItem{"archive/data.pkl", bomb, true, 1000}, ZipItem{"archive/data/0", six}}));
+    expect_fast_error([&] { TorchFile::open(q); }, {"bomb_small.pt", "more than its recorded"});
+    // Under the cap (12 MB), the pickle reader's memory budget stops it.
+    const std::string small_bomb = "\x80\x02" + std::string(12'000'000, ']') + ".";
+    const fs::path r = dir / "bomb_budget.pt";
+    spit(r, actlens::test::make_zip(
+                {ZipItem{"archive/data.pkl", small_bomb, true}, ZipItem{"archive/data/0", six}}));
+    expect_fast_error([&] { TorchFile::open(r); }, {"bomb_budget.pt", "MiB of values"});
+  }
+}
+
+TEST_CASE("torch: every pickle under tests/ still loads under the allow-list", "[io][torch]") {
+  // The project's own torch.save files (the bad/ fixtures that are bad on purpose aside).
+  std::size_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(actlens::test::tests_dir())) {
+    if (!e.is_regular_file() || e.path().extension() != ".pt") continue;
+    const std::string name = e.path().filename().string();
+    if (name == "legacy.pt" || name == "malicious.pt") continue;
+    if (e.path().string().find("/tmp/") != std::string::npos) continue;
+    INFO(e.path());
+    CHECK_NOTHROW(TorchFile::open(e.path()));
+    ++n;
+  }
+  CHECK(n >= 25);
 }

@@ -1,5 +1,6 @@
 // The ZIP reader against archives numpy wrote (stored and deflated), archives write_npz wrote
-// (plain and ZIP64), and damaged copies of them.
+// (plain and ZIP64), damaged copies of them, and hostile ones built here (overlapping entries,
+// decompression bombs, recorded sizes that lie).
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -8,13 +9,17 @@
 #include "actlens/core/error.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/zip_archive.hpp"
+#include "hostile_zip.hpp"
 #include "test_paths.hpp"
 
 using actlens::Error;
 using namespace actlens::io;
 namespace fs = std::filesystem;
+using actlens::test::expect_fast_error;
+using actlens::test::make_zip;
 using actlens::test::slurp;
 using actlens::test::spit;
+using actlens::test::ZipItem;
 
 namespace {
 
@@ -283,4 +288,87 @@ TEST_CASE("zip survives random corruption of its directory with actlens::Error o
       }
     }
   }
+}
+
+TEST_CASE("zip refuses overlapping entries", "[io][zip][errors]") {
+  const fs::path dir = actlens::test::scratch_dir("zip_overlap");
+  const std::string good =
+      make_zip({ZipItem{"a.bin", std::string(100, 'a')}, ZipItem{"b.bin", std::string(100, 'b')}});
+  const std::size_t cd_a = good.find("PK\x01\x02");
+  const std::size_t cd_b = good.find("PK\x01\x02", cd_a + 4);
+  REQUIRE(cd_b != std::string::npos);
+  {
+    // b's directory entry names a's local header: two names for the same bytes.
+    std::string b = good;
+    put_le(b, cd_b + 42, 0, 4);
+    spit(dir / "same.zip", b);
+    expect_fast_error([&] { ZipArchive::open(dir / "same.zip"); },
+                      {"same.zip", "'a.bin'", "'b.bin'", "overlap"});
+  }
+  {
+    // a's recorded size stretches it over b.
+    std::string b = good;
+    put_le(b, cd_a + 20, 150, 4);
+    put_le(b, cd_a + 24, 150, 4);
+    spit(dir / "long.zip", b);
+    expect_fast_error([&] { ZipArchive::open(dir / "long.zip"); }, {"long.zip", "overlap"});
+  }
+  {
+    // b's recorded size stretches it into the central directory.
+    std::string b = good;
+    put_le(b, cd_b + 20, 130, 4);
+    put_le(b, cd_b + 24, 130, 4);
+    spit(dir / "into_cd.zip", b);
+    expect_fast_error([&] { ZipArchive::open(dir / "into_cd.zip"); },
+                      {"into_cd.zip", "'b.bin'", "central directory"});
+  }
+  spit(dir / "good.zip", good);
+  const ZipArchive zip = ZipArchive::open(dir / "good.zip");
+  CHECK(as_string(zip.read(*zip.find("b.bin"))) == std::string(100, 'b'));
+}
+
+TEST_CASE("zip refuses decompression bombs before inflating them", "[io][zip][errors]") {
+  const fs::path dir = actlens::test::scratch_dir("zip_bomb");
+  const std::string zeros(20'000'000, '\0');  // deflates ~1000:1
+  SECTION("a recorded size no stream of that length can produce") {
+    spit(dir / "ratio.zip", make_zip({ZipItem{"x.npy", "tiny", true, 3'000'000'000}}));
+    const ZipArchive zip = ZipArchive::open(dir / "ratio.zip");
+    expect_fast_error([&] { (void)zip.read(zip.entries()[0]); },
+                      {"ratio.zip", "'x.npy'", "declares 3000000000 bytes", "compression"});
+  }
+  SECTION("a recorded size far above what the stream holds") {
+    // 2 MB of compressed bytes may record up to 2 GB; the stream ends after 20 MB. Memory
+    // follows the stream, not the record.
+    const std::string deflated = actlens::test::deflate_raw(zeros);
+    spit(dir / "short.zip", make_zip({ZipItem{"x.npy", zeros, true, 2'000'000'000,
+                                              std::string(2'000'000 - deflated.size(), 'p')}}));
+    const ZipArchive zip = ZipArchive::open(dir / "short.zip");
+    expect_fast_error([&] { (void)zip.read(zip.entries()[0]); },
+                      {"short.zip", "inflates to 20000000 bytes, less than its recorded"});
+  }
+  SECTION("a stream inflating past its recorded size stops at the first extra byte") {
+    spit(dir / "long.zip", make_zip({ZipItem{"x.npy", zeros, true, 1000}}));
+    const ZipArchive zip = ZipArchive::open(dir / "long.zip");
+    expect_fast_error([&] { (void)zip.read(zip.entries()[0]); },
+                      {"long.zip", "more than its recorded 1000 bytes"});
+  }
+  SECTION("read_prefix inflates only the bytes asked for") {
+    spit(dir / "prefix.zip", make_zip({ZipItem{"x.npy", "0123456789", true}}));
+    const ZipArchive zip = ZipArchive::open(dir / "prefix.zip");
+    CHECK(as_string(zip.read_prefix(zip.entries()[0], 4)) == "0123");
+    CHECK(as_string(zip.read_prefix(zip.entries()[0], 100)) == "0123456789");
+    CHECK(zip.read_prefix(zip.entries()[0], 0).empty());
+  }
+}
+
+TEST_CASE("zip reads empty members", "[io][zip]") {
+  const fs::path dir = actlens::test::scratch_dir("zip_empty");
+  spit(dir / "empty.zip", make_zip({ZipItem{"s.bin", ""}, ZipItem{"d.bin", "", true}}));
+  const ZipArchive zip = ZipArchive::open(dir / "empty.zip");
+  for (const ZipEntry& e : zip.entries()) {
+    INFO(e.name);
+    CHECK(zip.read(e).empty());
+    CHECK(zip.read_prefix(e, 10).empty());
+  }
+  zip.read_at(zip.entries()[0], 0, nullptr, 0);
 }

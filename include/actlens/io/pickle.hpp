@@ -1,9 +1,15 @@
 #pragma once
 // A safe reader of Python pickles (protocols 0-5) as torch.save writes them. It builds a tree of
-// values and NEVER calls anything: REDUCE/NEWOBJ/BUILD on a global become opaque Object records
-// (module, name, args, state), except a short allow-list that only reshapes data (OrderedDict,
-// torch tensor rebuild, numpy array/dtype/scalar, _codecs.encode for protocol-2 bytes). Globals
-// that can run code (os.system, builtins.eval, subprocess...) are refused outright.
+// values and NEVER calls anything. Every global a pickle names (GLOBAL, STACK_GLOBAL, INST) must
+// be on an explicit allow-list of data types (see kAllowedGlobals in pickle.cpp, and
+// is_allowed_global below): torch tensor/storage records, numpy arrays/dtypes/scalars,
+// OrderedDict and a few builtins, and the fitted objects the persona pipeline saves (sklearn PCA
+// and scalers). Any other global is refused, whatever it is, before anything else happens.
+// The data-only globals are interpreted here (OrderedDict, torch tensor rebuild, numpy
+// array/dtype/scalar, _codecs.encode for protocol-2 bytes); REDUCE/NEWOBJ/BUILD on the other
+// allowed classes become opaque Object records (module, name, args, state).
+// A pickle is also refused when it declares a protocol above 5, and when it would build more
+// than a memory budget of values (a few opcodes can copy a big memoized value many times).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -94,15 +100,23 @@ struct Value {
 // Resolves persistent ids (torch storages). Receives the pid tuple's items.
 using PersistentLoader = std::function<ValuePtr(const std::vector<ValuePtr>& pid)>;
 
+// What load() may build, by default: an approximate count of the bytes its values take (values,
+// container slots, copied strings and arrays). torch.save data needs a small fraction of this
+// (a few hundred bytes per tensor, plus the numpy arrays of fitted sklearn objects).
+inline constexpr std::uint64_t kDefaultMaxMemory = std::uint64_t{1} << 30;
+
 // Parses `data` (a whole pickle). `what` names the source in errors ("roles/pirate.pt").
-// Throws actlens::Error on a malformed or truncated pickle, an unknown opcode, or a refused global.
+// Throws actlens::Error on a malformed or truncated pickle, an unknown opcode, a protocol above
+// 5, a global that is not on the allow-list, or a pickle building more than `max_memory` bytes.
 ValuePtr load(const std::byte* data, std::size_t size, const std::string& what,
-              const PersistentLoader& persistent_load = {});
+              const PersistentLoader& persistent_load = {},
+              std::uint64_t max_memory = kDefaultMaxMemory);
 
 // The dtype of a torch storage class name ("BFloat16Storage" -> BF16); false if unsupported.
 bool torch_storage_dtype(const std::string& name, DType& out);
 
-// True when a global may run code or touch the system; such pickles are refused.
-bool is_unsafe_global(const std::string& module, const std::string& name);
+// True when a global (module + name, as the pickle spells them) is on the allow-list of data
+// types; a pickle naming any other global is refused.
+bool is_allowed_global(const std::string& module, const std::string& name);
 
 }  // namespace actlens::io::pickle

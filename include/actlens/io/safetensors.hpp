@@ -25,8 +25,10 @@ struct SafetensorsInfo {
 
 class SafetensorsFile {
  public:
-  // Throws actlens::Error naming the file for a missing file, a bad header (not JSON, offsets out
-  // of range or overlapping, unknown dtype) or a truncated data section.
+  // Throws actlens::Error naming the file for a missing file, a bad header (over 100 MB, not a
+  // JSON object, a repeated key, offsets out of range, overlapping or not matching shape x dtype
+  // size, a shape whose product overflows, unknown dtype) or a truncated data section. Nothing
+  // is allocated for a tensor before its size is checked against the file.
   static SafetensorsFile open(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const { return path_; }

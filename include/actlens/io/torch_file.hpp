@@ -16,13 +16,17 @@ namespace actlens::io {
 class TorchFile {
  public:
   // Throws actlens::Error naming the file: missing, legacy (pre-1.6) format with how to re-save,
-  // truncated/corrupt archive, unsafe pickle, storage entries missing or too short.
+  // truncated/corrupt archive (overlapping entries included), a data.pkl over its size cap, a
+  // byteorder record other than "little"/"big", a pickle naming a global off the allow-list,
+  // storage entries missing, compressed or shorter than their storage.
   static TorchFile open(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const { return zip_.path(); }
   const pickle::ValuePtr& root() const { return root_; }
 
-  // The whole tensor (any strides/offset), densely in C order, original dtype.
+  // The whole tensor (any strides/offset), densely in C order, original dtype, little-endian.
+  // Throws, before allocating, for a view reaching outside its storage (overflow included), of
+  // more than 2^40 elements, or repeating its storage (stride 0) into more than 1 GiB.
   Array read(const pickle::Tensor& t) const;
   // Elements t[index, :, ...] (the slice along dimension 0, flattened) converted to float32;
   // `dst` holds numel / shape[0] floats. Contiguous rows are one pread.
@@ -36,6 +40,7 @@ class TorchFile {
   ZipArchive zip_;
   std::string prefix_;  // "archive" or the saved file's stem: entries are prefix/data/<key>
   pickle::ValuePtr root_;
+  bool big_endian_ = false;  // byteorder record "big": storages hold big-endian elements
 };
 
 // Numeric content of a pickle value (a tensor or a numpy array) as a dense Array.

@@ -24,7 +24,8 @@ struct ZipEntry {
 class ZipArchive {
  public:
   // Opens `path` read-only and parses its central directory. Throws actlens::Error naming the
-  // file when it is missing, not a ZIP archive, truncated, or an entry points outside the file.
+  // file when it is missing, not a ZIP archive, truncated, an entry points outside the file, or
+  // two entries (or an entry and the central directory) overlap.
   static ZipArchive open(const std::filesystem::path& path);
 
   ZipArchive(ZipArchive&&) noexcept;
@@ -37,8 +38,14 @@ class ZipArchive {
   // nullptr when absent.
   const ZipEntry* find(const std::string& name) const;
 
-  // The whole entry, inflated when deflated; the CRC-32 is checked. Throws on a bad entry.
+  // The whole entry, inflated when deflated; the CRC-32 is checked. Throws on a bad entry,
+  // including a deflated one whose recorded size its compressed size cannot produce, or whose
+  // stream inflates past (or short of) its recorded size. Memory grows with the bytes the stream
+  // really produces, not with the size the archive records.
   std::vector<std::byte> read(const ZipEntry& entry) const;
+  // The first min(max_bytes, entry.size) bytes of the entry, inflating only those (no CRC check:
+  // for reading a header before deciding whether to read the rest).
+  std::vector<std::byte> read_prefix(const ZipEntry& entry, std::uint64_t max_bytes) const;
   // `len` bytes at `offset` inside a STORED entry (throws for compressed ones or out of range).
   void read_at(const ZipEntry& entry, std::uint64_t offset, void* dst, std::size_t len) const;
 
