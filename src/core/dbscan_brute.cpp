@@ -21,6 +21,7 @@
 #define ACTLENS_DBSCAN_X86 1
 #endif
 
+#include "actlens/core/cpu_isa.hpp"
 #include "dbscan_detail.hpp"
 
 namespace actlens::core::dbscan_detail {
@@ -110,7 +111,7 @@ using TileDots = void (*)(const float*, Idx, const float*, Idx, Idx, float*, flo
 
 TileDots pick_tile_dots() {
 #ifdef ACTLENS_DBSCAN_X86
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return tile_dots_avx2;
+  if (cpu_isa() != CpuIsa::Scalar) return tile_dots_avx2;  // AVX2+FMA or wider ($ACTLENS_CPU_ISA)
 #endif
   return tile_dots_generic;
 }
@@ -151,7 +152,7 @@ using Classify = unsigned (*)(const float*, Idx, double, double, const double*, 
 
 Classify pick_classify() {
 #ifdef ACTLENS_DBSCAN_X86
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return classify_avx2;
+  if (cpu_isa() != CpuIsa::Scalar) return classify_avx2;  // AVX2+FMA or wider ($ACTLENS_CPU_ISA)
 #endif
   return classify_generic;
 }

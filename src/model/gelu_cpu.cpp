@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "actlens/core/cpu_isa.hpp"
+
 extern "C" void actlens_gelu_avx512(const float* x, float* y, std::int64_t n);
 extern "C" void actlens_gelu_avx2(const float* x, float* y, std::int64_t n);
 
@@ -12,11 +14,15 @@ namespace {
 using Kernel = void (*)(const float*, float*, std::int64_t);
 
 Kernel pick_kernel() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
-    return actlens_gelu_avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return actlens_gelu_avx2;
-  return nullptr;
+  switch (core::cpu_isa()) {  // the CPU's best, or lower with $ACTLENS_CPU_ISA
+    case core::CpuIsa::Avx512:
+      return actlens_gelu_avx512;
+    case core::CpuIsa::Avx2:
+      return actlens_gelu_avx2;
+    case core::CpuIsa::Scalar:
+      break;
+  }
+  return nullptr;  // LibTorch's own gelu (see the caller)
 }
 
 }  // namespace

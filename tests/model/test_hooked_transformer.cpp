@@ -2,6 +2,7 @@
 // (tests/reference/make_hooked_transformer_fixtures.py): models written by Python give TL's logits
 // and residual streams here, and a model written here loads into TL (strict) with TL's logits.
 // Plus save/load round trips, errors, hooks and gradients.
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -99,9 +100,14 @@ void check_against_tl(const HookedTransformer& m, const fs::path& dir, bool with
     INFO("resid_post " << l);
     CHECK(e <= 1e-5f);
   }
-  // Causality: a prefix gives the prefix of the logits.
+  // Causality: a prefix gives the prefix of our own logits. Not bit-equal: the shorter sequence
+  // takes other GEMM shapes (other blockings, other summation orders), so float32 rounding of
+  // the same size as in the comparison with TransformerLens above is allowed, relative to the
+  // logits' scale.
   const auto T = tokens.size(1);
-  CHECK(max_abs(m.forward(tokens.slice(1, 0, T - 2)), logits.slice(1, 0, T - 2)) <= 1e-6f);
+  const torch::Tensor full = m.forward(tokens);
+  const float scale = std::max(1.0f, full.abs().max().item<float>());
+  CHECK(max_abs(m.forward(tokens.slice(1, 0, T - 2)), full.slice(1, 0, T - 2)) <= 1e-5f * scale);
 }
 
 }  // namespace
@@ -299,7 +305,9 @@ TEST_CASE("HookedTransformer hooks: forward order, and an edit equals the manual
   model::Hooks steer;
   steer.add_editor("blocks.0.hook_resid_post", [&](const torch::Tensor& t) { return t + v; });
   const torch::Tensor steered = m.forward(tokens, steer);
-  CHECK(max_abs(steered, manual) <= 1e-6f);
+  // Two float32 routes to the same logits (our fused kernels vs torch's ops): rounding relative to
+  // the logits' scale, as between CPUs.
+  CHECK(max_abs(steered, manual) <= 1e-5f * std::max(1.0f, manual.abs().max().item<float>()));
   CHECK(max_abs(steered, m.forward(tokens)) > 1e-2f);
 
   // Without normalization there is no ln_final (nor its hook), as in TransformerLens.
@@ -325,16 +333,23 @@ TEST_CASE("HookedTransformer is differentiable and trains with AdamW", "[model][
   };
   torch::Tensor loss = loss_of();
   loss.backward();
+  float g_max = 0;
   for (const auto& [name, p] : m.named_parameters()) {
-    INFO(name);
     REQUIRE(p.grad().defined());
+    g_max = std::max(g_max, p.grad().abs().max().item<float>());
+  }
+  REQUIRE(g_max > 0);
+  for (const auto& [name, p] : m.named_parameters()) {
+    INFO(name << ": largest gradient " << p.grad().abs().max().item<float>() << " of " << g_max);
     const float g = p.grad().abs().max().item<float>();
     // b_K shifts every score of a query by the same amount, which softmax ignores: its gradient
-    // is zero up to rounding. Every other parameter gets a real one.
+    // is zero up to float32 rounding of the cancelling terms (a few ulps of the gradients' scale;
+    // how many depends on the CPU's kernels). Every other parameter gets a real one, within a
+    // few orders of magnitude of the largest.
     if (name.find("attn.b_K") != std::string::npos)
-      CHECK(g < 1e-6f);
+      CHECK(g <= 1e-5f * g_max);
     else
-      CHECK(g > 1e-7f);
+      CHECK(g > 1e-5f * g_max);
   }
   torch::optim::AdamW opt(m.parameters(), torch::optim::AdamWOptions(1e-2));
   const float first = loss.item<float>();

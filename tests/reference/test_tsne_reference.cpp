@@ -5,11 +5,13 @@
 //  - trustworthiness(): within 1e-12 of sklearn.manifold.trustworthiness;
 //  - a full run: t-SNE is chaotic (our first iterations equal a float64 replay of sklearn's
 //    optimiser to ~1e-13, then rounding differences grow ~1000x per 10 iterations; sklearn's own
-//    float32 and float64 runs end 1-40% apart on small or clustered data), so our exact final KL
-//    must lie within 2% of the range of sklearn's exact KLs over its runs (init pca and four
-//    random inits, exact KL of each embedding under the same P, computed by the generator in
-//    numpy), and our trustworthiness within 0.01 of the range of theirs. On "swiss", where
-//    sklearn's runs agree to 0.6%, our KL must also be within 2% of sklearn's init="pca" run.
+//    float32 and float64 runs end 1-40% apart on small or clustered data, and other CPUs' BLAS
+//    and SIMD rounding send runs elsewhere), so our exact final KL is bounded ABOVE by the best
+//    of sklearn's runs (init pca and four random inits, exact KL of each embedding under the
+//    same P, computed by the generator in numpy) times 1 + max(2%, 3 x sklearn's own spread),
+//    and our trustworthiness bounded below by the worst of theirs minus 0.01 (two neighbour
+//    swaps at N = 20). On "swiss", where sklearn's runs agree to 0.6%, our KL must also be
+//    within 2% of sklearn's init="pca" run. See check_against_runs.
 //    Learning rate ('auto') equal;
 //  - determinism: two runs give identical bytes; n_threads 1, 2 and 4 give identical bytes
 //    (barnes_hut, fft, exact);
@@ -139,26 +141,34 @@ TEST_CASE("t-SNE trustworthiness equals sklearn's", "[core][reference][tsne]") {
 
 namespace {
 
-// Our KL and trustworthiness against the range of sklearn's runs (see the top of the file).
+// Our run is one more restart of a chaotic optimiser: its KL is a quality bound against the best
+// of sklearn's runs, never a lower bound (lower is better). The allowance follows from sklearn's
+// own restart-to-restart spread on the case, s = (worst - best) / best: another restart (ours,
+// or sklearn's on another CPU, whose BLAS/SIMD rounding sends the trajectory elsewhere after a
+// few dozen iterations) may land anywhere in that spread, so KL <= best * (1 + max(floor, 3 s)).
+// A broken gradient or optimiser ends far above (KL of the initialisation, several times best).
+// Trustworthiness likewise only has a floor: sklearn's worst run minus one neighbour swap's
+// worth at N = 20 (1/120 per swap, two swaps), 0.01 above.
 void check_against_runs(const nlohmann::json& meta, const core::RowMatrixXd& x,
-                        const core::TsneResult& r, double tol) {
+                        const core::TsneResult& r, double floor_tol) {
   const std::vector<double> kls = meta["kl_runs"];
   const std::vector<double> trusts = meta["trust_runs"];
   const double kl_lo = *std::min_element(kls.begin(), kls.end());
   const double kl_hi = *std::max_element(kls.begin(), kls.end());
   const double t_lo = *std::min_element(trusts.begin(), trusts.end());
   const double t_hi = *std::max_element(trusts.begin(), trusts.end());
+  const double spread = (kl_hi - kl_lo) / kl_lo;
+  const double tol = std::max(floor_tol, 3 * spread);
   const double t = core::trustworthiness(x, r.embedding, 5);
-  INFO("KL ours " << r.kl_divergence << ", sklearn runs [" << kl_lo << ", " << kl_hi
-                  << "], init pca " << double(meta["kl_exact_used_p"]) << "; trustworthiness ours "
-                  << t << ", sklearn [" << t_lo << ", " << t_hi << "]; n_iter ours " << r.n_iter
+  INFO("KL ours " << r.kl_divergence << ", sklearn runs [" << kl_lo << ", " << kl_hi << "] (spread "
+                  << spread << ", allowed " << (1 + tol) * kl_lo << "); trustworthiness ours " << t
+                  << ", sklearn [" << t_lo << ", " << t_hi << "]; n_iter ours " << r.n_iter
                   << " sklearn " << int(meta["n_iter"]));
-  CHECK(r.kl_divergence >= 0.9 * kl_lo);  // lower is better; far lower would be suspicious
-  CHECK(r.kl_divergence <= (1 + tol) * kl_hi);
-  // 20 points: one neighbour swap moves trustworthiness by 1/120.
-  const double t_tol = x.rows() < 50 ? 0.02 : 0.01;
+  CHECK(r.kl_divergence > 0);
+  CHECK(r.kl_divergence <= (1 + tol) * kl_lo);
+  const double t_tol = x.rows() < 50 ? 2.0 / 120 : 0.01;
   CHECK(t >= t_lo - t_tol);
-  CHECK(t <= t_hi + t_tol);
+  CHECK(t <= 1.0);
 }
 
 }  // namespace
@@ -176,16 +186,14 @@ TEST_CASE("t-SNE runs reach sklearn's KL divergence and trustworthiness",
     REQUIRE(r.embedding.cols() == o.n_components);
     CHECK(r.method == o.method);
     CHECK(r.learning_rate == double(meta["learning_rate"]));
-    // 2% where sklearn's runs are stable; 5% on the clustered cases; 25% on the 20-point seed
-    // cases, where sklearn's own float32 and float64 replays of the same run end at KL 0.104 and
-    // 0.066 (the replay test below checks the exact path strictly instead).
-    const bool tiny = x.rows() < 50;
-    check_against_runs(meta, x, r, c == "swiss" ? 0.02 : (tiny ? 0.25 : 0.05));
+    // At least 2% (float32 vs float64 rounding of the final KL alone is far below); more where
+    // sklearn's own runs spread (the 20-point seed cases: 41-53%; the replay test below checks
+    // the exact path strictly instead, before chaos sets in).
+    check_against_runs(meta, x, r, 0.02);
     if (c == "swiss") {
       // Within 2% of sklearn's init="pca" run (observed 0.05%); a lower KL is no defect.
       const double kl_pca = meta["kl_exact_used_p"];
       CHECK(r.kl_divergence <= 1.02 * kl_pca);
-      CHECK(r.kl_divergence >= 0.9 * kl_pca);
     }
     // Our trustworthiness of sklearn's embedding is sklearn's.
     CHECK(std::fabs(core::trustworthiness(x, y_sk, 5) - double(meta["trustworthiness"])) <= 1e-12);
