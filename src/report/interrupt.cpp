@@ -3,7 +3,10 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 namespace actlens::report {
@@ -47,6 +50,22 @@ bool interrupted() {
 
 void check_interrupted() {
   if (g_signal) throw Interrupted();
+}
+
+void signal_test_point(const char* point) {
+  const char* want = std::getenv("ACTLENS_TEST_SIGNAL");
+  if (!want || !*want || g_signal) return;
+  const std::size_t n = std::strlen(point);
+  if (std::strncmp(want, point, n) != 0 || (want[n] != '\0' && want[n] != ':')) return;
+  const int sig = std::strcmp(want + n, ":TERM") == 0 ? SIGTERM : SIGINT;
+  ::kill(::getpid(), sig);  // process-directed: the watcher thread takes it
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!g_signal && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+void signal_test_point(const std::string& point) {
+  signal_test_point(point.c_str());
 }
 
 }  // namespace actlens::report

@@ -3,6 +3,8 @@
 #include <ctime>
 #include <thread>
 
+#include "actlens/report/interrupt.hpp"
+#include "actlens/report/output_dir.hpp"
 #include "actlens/report/writers.hpp"
 
 namespace actlens::report {
@@ -27,12 +29,14 @@ RunInfo::RunInfo(std::string command, std::vector<std::string> argv, std::string
 void RunInfo::add_input(const std::string& role, const std::filesystem::path& path,
                         const std::string& description, std::uint64_t bytes,
                         const std::string& content_hash) {
+  protect_input(path);  // an --out over an input is refused (output_dir.hpp)
   j_["inputs"].push_back(
       {{"role", role}, {"path", path.string()}, {"description", description}, {"bytes", bytes}});
   if (!content_hash.empty()) j_["inputs"].back()["xxh3_64"] = content_hash;
 }
 
 void RunInfo::start(const std::string& phase) {
+  signal_test_point(phase);
   open_[phase] = std::chrono::steady_clock::now();
 }
 
@@ -50,6 +54,7 @@ double RunInfo::seconds(const std::string& phase) const {
 }
 
 void RunInfo::write(const std::filesystem::path& dir) {
+  signal_test_point("write");
   j_["timings"]["total_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   write_json(dir / "run.json", j_);

@@ -3,6 +3,7 @@
 // check_interrupted() between chunks, which throws Interrupted, so the stack unwinds normally and
 // staging folders are removed (no half-written results). main() maps it to exit code 130.
 #include <stdexcept>
+#include <string>
 
 namespace actlens::report {
 
@@ -14,5 +15,11 @@ class Interrupted : public std::runtime_error {
 void install_interrupt_handlers();
 bool interrupted();
 void check_interrupted();  // throws Interrupted once a signal has arrived
+
+// Test hook: when $ACTLENS_TEST_SIGNAL is `POINT` (SIGINT) or `POINT:TERM` (SIGTERM), sends that
+// signal to this process on reaching `point` (a run.json phase name, "write" or "commit") and
+// waits until the handler has seen it, so that tests can interrupt each phase deterministically.
+void signal_test_point(const char* point);
+void signal_test_point(const std::string& point);
 
 }  // namespace actlens::report
