@@ -3,16 +3,16 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <sstream>
-
-#include <fstream>
 
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/report/figure_sets.hpp"
 #include "actlens/report/interrupt.hpp"
 #include "actlens/report/run_info.hpp"
@@ -37,19 +37,24 @@ namespace {
 
 // key -> values as command-line words; booleans become "true"/"false".
 std::vector<std::pair<std::string, std::vector<std::string>>> read_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UsageError("--config " + path + ": cannot open the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UsageError("--config " + path + ": is a folder, give a TOML or JSON file");
+  // A config is a few lines: anything over 16 MiB, a FIFO or a device is the wrong path.
+  std::string text;
+  try {
+    text = io::read_text_file(path, "a TOML or JSON config file", std::uint64_t{16} << 20);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--config ") + e.what());
+  }
   std::vector<std::pair<std::string, std::vector<std::string>>> items;
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw UsageError("--config " + path + ": invalid JSON (" + e.what() + ")");
+      j = io::parse_json_text(text, path);
+    } catch (const Error& e) {
+      throw UsageError(std::string("--config ") + e.what());
     }
     for (auto it = j.begin(); it != j.end(); ++it) {
       std::vector<std::string> vals;
@@ -68,6 +73,11 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config(const 
   }
   toml::table tbl;
   try {
+    io::check_nesting_depth(text, path, /*toml=*/true);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--config ") + e.what());
+  }
+  try {
     tbl = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     throw UsageError("--config " + path + ": invalid TOML (" + std::string(e.description()) +
@@ -75,6 +85,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config(const 
   }
   for (auto&& [key, node] : tbl) {
     std::vector<std::string> vals;
+    const std::string name(key.str());  // clang < 16 cannot capture structured bindings
     auto add = [&](const toml::node& v) {
       if (auto s = v.value<std::string>(); s && v.is_string())
         vals.push_back(*s);
@@ -85,7 +96,7 @@ std::vector<std::pair<std::string, std::vector<std::string>>> read_config(const 
       else if (v.is_floating_point())
         vals.push_back(std::to_string(*v.value<double>()));
       else
-        throw UsageError("--config " + path + ": key '" + std::string(key.str()) +
+        throw UsageError("--config " + path + ": key '" + name +
                          "' must be a string, number, boolean or array of them");
     };
     if (auto* arr = node.as_array())
@@ -256,6 +267,27 @@ void draw_figures(const std::string& command, const std::filesystem::path& dir,
     info.section("figures") = {{"drawn", false}, {"error", e.what()}};
   }
   info.stop("figures");
+}
+
+CLI::Validator int_range(long long lo, long long hi, const std::string& why) {
+  return CLI::Validator(
+      [lo, hi, why](std::string& s) -> std::string {
+        long long v = 0;
+        const char* end = s.data() + s.size();
+        const auto [p, ec] = std::from_chars(s.data(), end, v);
+        if (ec == std::errc() && p == end && v >= lo && v <= hi) return {};
+        std::string shown = s.size() > 40 ? s.substr(0, 40) + "..." : s;
+        return "must be an integer " + std::to_string(lo) + ".." + std::to_string(hi) +
+               (why.empty() ? "" : " (" + why + ")") + ", got '" + shown + "'";
+      },
+      "INT in " + std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+CLI::Option* add_threads_option(CLI::App& sub, int& threads, const std::string& help) {
+  return sub
+      .add_option("--threads", threads,
+                  help + "; at most " + std::to_string(kMaxThreads) + ", larger values are refused")
+      ->check(int_range(0, kMaxThreads, "0 = all cores"));
 }
 
 void set_threads(int n) {

@@ -52,4 +52,14 @@ void draw_figures(const std::string& command, const std::filesystem::path& dir,
 // Sets OpenMP and OpenBLAS thread counts (0 = all cores).
 void set_threads(int n);
 
+// --threads takes 0 (all cores) .. kMaxThreads; a negative or larger value is a usage error
+// raised while parsing, before any work (more threads than that only thrash the machine).
+inline constexpr int kMaxThreads = 1024;
+// Adds --threads to `sub` with that check; `help` is the flag's own text, the bounds are added.
+CLI::Option* add_threads_option(CLI::App& sub, int& threads, const std::string& help);
+
+// A check for an integer option: a whole decimal number in [lo, hi], else "<flag>: must be an
+// integer lo..hi, got 'TEXT'" (`why` may explain the upper bound).
+CLI::Validator int_range(long long lo, long long hi, const std::string& why = "");
+
 }  // namespace actlens::cli

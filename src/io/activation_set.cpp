@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/plain_activations.hpp"
 #include "actlens/io/safetensors.hpp"
@@ -31,16 +31,22 @@ void check_capture_run(const fs::path& dir) {
   const fs::path run = dir / "run.json";
   std::error_code ec;
   if (!fs::exists(run, ec)) return;
+  // A FIFO, a device, a folder or a huge file is refused (reading one would hang); JSON that
+  // does not parse is not ours: the array files speak for themselves.
+  const std::string text = read_text_file(run, "the run.json of an actlens capture", kMaxJsonBytes);
   nlohmann::json j;
   try {
-    std::ifstream in(run);
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception&) {
-    return;  // not ours; the array files speak for themselves
+    j = parse_json_text(text, run.string());
+  } catch (const Error&) {
+    return;
   }
-  if (j.value("command", "") != "capture") return;
-  const auto& opt = j.value("options", nlohmann::json::object());
-  if (opt.value("aggregate", "") == "all")
+  if (!j.is_object()) return;  // not ours; the array files speak for themselves
+  const auto cmd = j.find("command");
+  if (cmd == j.end() || !cmd->is_string() || cmd->get<std::string>() != "capture") return;
+  const auto opt = j.find("options");
+  if (opt == j.end() || !opt->is_object()) return;
+  const auto agg = opt->find("aggregate");
+  if (agg != opt->end() && agg->is_string() && agg->get<std::string>() == "all")
     throw Error(dir.string() +
                 ": captured with --aggregate all (one row per token, not per text); capture "
                 "with --aggregate final, mean, max, sum or token:WORDS for this analysis");

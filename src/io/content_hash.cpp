@@ -1,12 +1,13 @@
 #include "actlens/io/content_hash.hpp"
 
 #include <cstdio>
-#include <fstream>
+#include <memory>
 #include <vector>
 
 #include <xxhash.h>
 
 #include "actlens/core/error.hpp"
+#include "input_file.hpp"
 
 namespace actlens::io {
 namespace {
@@ -20,22 +21,19 @@ std::string hex64(std::uint64_t h) {
 }  // namespace
 
 std::string hash_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open for hashing; check the path");
-  XXH3_state_t* st = XXH3_createState();
+  // InputFile: a FIFO, a device or a folder is refused rather than read forever.
+  const InputFile in(path, "a file to hash");
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> st(XXH3_createState(), &XXH3_freeState);
   if (st == nullptr) throw Error("out of memory");
-  XXH3_64bits_reset(st);
+  XXH3_64bits_reset(st.get());
   std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto got = in.gcount();
-    if (got > 0) XXH3_64bits_update(st, buf.data(), static_cast<std::size_t>(got));
+  for (std::uint64_t pos = 0;;) {
+    const std::size_t got = in.read_up_to(pos, buf.data(), buf.size());
+    if (got == 0) break;
+    XXH3_64bits_update(st.get(), buf.data(), got);
+    pos += got;
   }
-  const bool bad = in.bad();
-  const std::uint64_t h = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  if (bad) throw Error(path.string() + ": read error while hashing");
-  return hex64(h);
+  return hex64(XXH3_64bits_digest(st.get()));
 }
 
 std::string hash_bytes(std::string_view bytes) {

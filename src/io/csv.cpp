@@ -1,9 +1,7 @@
 #include "actlens/io/csv.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 
 namespace actlens::io {
 
@@ -14,11 +12,7 @@ int CsvTable::column(const std::string& name) const {
 }
 
 CsvTable read_csv(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open CSV file; check the path");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string text = read_text_file(path, "a CSV file", kMaxTextBytes);
 
   std::vector<std::vector<std::string>> records;
   std::vector<std::string> record;

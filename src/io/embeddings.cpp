@@ -2,6 +2,7 @@
 // vocabulary file, and a GPT-2 folder's token embedding. See actlens/io/embeddings.hpp.
 #include "actlens/io/embeddings.hpp"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -9,8 +10,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "actlens/io/array.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "actlens/io/torch_file.hpp"
@@ -53,9 +55,14 @@ class ByteSource {
       : file_(path, "an embeddings file (GloVe/word2vec text or binary)") {
     unsigned char magic[2] = {0, 0};
     if (file_.read_up_to(0, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-      gz_ = gzopen(path.c_str(), "rb");
-      if (gz_ == nullptr)
+      // The descriptor already checked to be a regular file (not the path again: it may have
+      // been replaced by a FIFO or a device since).
+      const int fd = ::dup(file_.fd());
+      if (fd >= 0) gz_ = gzdopen(fd, "rb");
+      if (gz_ == nullptr) {
+        if (fd >= 0) ::close(fd);
         throw Error(path.string() + ": cannot open the gzip stream; check the file");
+      }
       gzbuffer(gz_, 1u << 17);
     }
   }
@@ -760,14 +767,8 @@ std::optional<TokenTable> wte_from_torch(const fs::path& file) {
 
 // The shard a sharded checkpoint's index names for the wte key, if any.
 std::optional<fs::path> shard_for_wte(const fs::path& index) {
-  std::ifstream in(index);
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(index.string() + ": not valid JSON (" + e.what() + "); re-download the index");
-  }
-  if (!j.contains("weight_map") || !j["weight_map"].is_object())
+  const nlohmann::json j = read_json_file(index, "a sharded checkpoint index (JSON)");
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw Error(index.string() + ": no \"weight_map\" object; is this a sharded checkpoint index?");
   for (const char* key : kWteKeys) {
     const auto it = j["weight_map"].find(key);
@@ -775,6 +776,47 @@ std::optional<fs::path> shard_for_wte(const fs::path& index) {
       return index.parent_path() / it->get<std::string>();
   }
   return std::nullopt;
+}
+
+std::string shape_words(std::int64_t rows, std::int64_t cols) {
+  return "[" + std::to_string(rows) + ", " + std::to_string(cols) + "]";
+}
+
+// The folder's config.json (when it has one) fixes the embedding's shape: [vocab_size, n_embd].
+// A table of another shape belongs to another model (or is damaged): refused, naming both.
+void check_wte_shape(const TokenTable& t, const fs::path& dir) {
+  if (t.rows < 1 || t.dim < 1 || t.dim > kMaxDim)
+    throw Error(t.what + ": shape " + shape_words(t.rows, t.dim) +
+                " is no token embedding [vocab, d_model]; the checkpoint is damaged");
+  const fs::path cfg_path = dir / "config.json";
+  std::error_code ec;
+  if (!fs::exists(cfg_path, ec)) return;
+  const nlohmann::json cfg = read_json_file(cfg_path, "a config.json file");
+  if (!cfg.is_object())
+    throw Error(cfg_path.string() + ": expected a JSON object (a Hugging Face model config)");
+  auto size = [&](std::initializer_list<const char*> keys, std::int64_t fallback) {
+    for (const char* key : keys) {
+      const auto it = cfg.find(key);
+      if (it == cfg.end() || it->is_null()) continue;
+      const bool ok = it->is_number_integer() &&
+                      !(it->is_number_unsigned() && it->get<std::uint64_t>() > (1ull << 40)) &&
+                      it->get<std::int64_t>() >= 1 && it->get<std::int64_t>() <= (1ll << 40);
+      if (!ok) {
+        std::string got = it->dump();
+        if (got.size() > 60) got = got.substr(0, 60) + "...";
+        throw Error(cfg_path.string() + ": key '" + key + "' must be a positive integer, got " +
+                    got + "; fix the config");
+      }
+      return it->get<std::int64_t>();
+    }
+    return fallback;
+  };
+  const std::int64_t vocab = size({"vocab_size"}, t.rows);
+  const std::int64_t d = size({"n_embd", "hidden_size"}, t.dim);
+  if (t.rows != vocab || t.dim != d)
+    throw Error(t.what + ": shape " + shape_words(t.rows, t.dim) + ", but " + cfg_path.string() +
+                " says [vocab_size, n_embd] = " + shape_words(vocab, d) +
+                "; the weights and config.json do not belong together");
 }
 
 TokenTable open_wte(const fs::path& dir) {
@@ -803,6 +845,7 @@ TokenTable open_wte(const fs::path& dir) {
     throw Error((dir / looked).string() +
                 ": no token embedding (wte.weight or transformer.wte.weight); is this a GPT-2 "
                 "model?");
+  check_wte_shape(*t, dir);
   return std::move(*t);
 }
 

@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "actlens/core/error.hpp"
-#include "input_file.hpp"
+#include "actlens/io/json_file.hpp"
 
 namespace actlens::io {
 
@@ -124,10 +124,7 @@ void check_utf8(std::string_view text) {
 
 // The whole file as bytes; errors name the path.
 std::string read_all(const std::filesystem::path& path, const std::string& kind) {
-  InputFile in(path, kind);
-  std::string bytes(in.size(), '\0');
-  in.read(0, bytes.data(), bytes.size());
-  return bytes;
+  return read_text_file(path, kind, kMaxJsonBytes);
 }
 
 struct StringHash {
@@ -335,13 +332,7 @@ Gpt2Tokenizer Gpt2Tokenizer::from_files(const std::filesystem::path& vocab_json,
   const std::string vocab_where = vocab_json.string() + ": ";
 
   // ---- vocabulary: {"token": id} ----
-  nlohmann::json vocab;
-  try {
-    vocab = nlohmann::json::parse(read_all(vocab_json, "a vocab.json / encoder.json file"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(vocab_where + "not valid JSON (" + e.what() +
-                "); the vocabulary file is damaged, download it again");
-  }
+  const nlohmann::json vocab = read_json_file(vocab_json, "a vocab.json / encoder.json file");
   if (!vocab.is_object() || vocab.empty())
     throw Error(vocab_where +
                 "expected a non-empty JSON object {\"token\": id}; give the vocab.json or "

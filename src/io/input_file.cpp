@@ -16,16 +16,35 @@ namespace actlens::io {
 InputFile::InputFile(const std::filesystem::path& path, const std::string& kind,
                      std::string truncated)
     : path_(path), truncated_(std::move(truncated)) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: open() of a FIFO would otherwise wait forever for a writer. Only regular files
+  // pass the fstat below, and for them the flag is cleared again.
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) {
     const int err = errno;
     if (err == ENOENT) throw Error(path.string() + ": no such file; check the path");
+    if (err == ENOTDIR)
+      throw Error(path.string() +
+                  ": no such file (a part of the path is not a folder); check "
+                  "the path");
     throw Error(path.string() + ": cannot open (" + std::strerror(err) + "); check permissions");
   }
   struct stat st {};
   if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd_);
-    throw Error(path.string() + ": not a regular file; give the path of " + kind);
+    fd_ = -1;
+    const char* is = S_ISDIR(st.st_mode)                          ? " (it is a folder)"
+                     : S_ISFIFO(st.st_mode)                       ? " (it is a pipe)"
+                     : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? " (it is a device)"
+                     : S_ISSOCK(st.st_mode)                       ? " (it is a socket)"
+                                                                  : "";
+    throw Error(path.string() + ": not a regular file" + is + "; give the path of " + kind);
+  }
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw Error(path.string() + ": cannot open (" + std::strerror(err) + "); check the file");
   }
   size_ = static_cast<std::uint64_t>(st.st_size);
 }

@@ -11,8 +11,10 @@ namespace actlens::io {
 
 class InputFile {
  public:
-  // Opens `path` (O_RDONLY | O_CLOEXEC). `kind` says what the path should name, for the message
-  // when it is not a regular file ("a .npy file"). `truncated` is what read() reports, after
+  // Opens `path` (O_RDONLY | O_CLOEXEC; never blocks: a FIFO, a device or a folder is refused
+  // with "not a regular file" before anything is read). `kind` says what the path should name, for
+  // the message when it is not a regular file ("a .npy file"). `truncated` is what read() reports,
+  // after
   // "<path>: ", when the file ends before the bytes asked for.
   InputFile(const std::filesystem::path& path, const std::string& kind,
             std::string truncated = "truncated: the file is shorter than expected; re-create it");
@@ -25,6 +27,8 @@ class InputFile {
   const std::filesystem::path& path() const { return path_; }
   // The size when opened.
   std::uint64_t size() const { return size_; }
+  // The open descriptor (owned by this object; dup() it to hand it to another reader).
+  int fd() const { return fd_; }
 
   // Exactly `len` bytes at `offset`; throws the `truncated` message if the file ends first.
   void read(std::uint64_t offset, void* dst, std::size_t len) const;

@@ -1,11 +1,11 @@
 #include "actlens/io/plain_activations.hpp"
 
 #include <cstring>
-#include <fstream>
 #include <map>
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/csv.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "actlens/io/torch_file.hpp"
@@ -83,13 +83,7 @@ std::vector<std::string> read_labels(const fs::path& path, const std::string& co
     return out;
   }
   if (ext == ".txt") {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      out.push_back(line);
-    }
-    return out;
+    return read_text_lines(path, "a label file (one label per line)");
   }
   throw Error(path.string() + ": unknown label format '" + ext + "' (use .csv, .npy or .txt)");
 }

@@ -1,11 +1,11 @@
 // Process JSON files (format in include/actlens/io/process_json.hpp).
 #include "actlens/io/process_json.hpp"
 
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 
 namespace actlens::io {
 
@@ -33,14 +33,10 @@ std::vector<std::string> read_names(const nlohmann::json& j, const char* key,
 }  // namespace
 
 core::Process read_process_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path.string() + ": cannot open the process file (no such file?)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + std::string(e.what()) + "); fix the file");
-  }
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw Error(path.string() + ": cannot open the process file (no such file?)");
+  const nlohmann::json j = read_json_file(path, "a process file (JSON)");
   return process_from_json(j, path.string(), path.stem().string());
 }
 

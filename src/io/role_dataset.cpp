@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 
 namespace actlens::io {
 namespace fs = std::filesystem;
@@ -21,25 +21,30 @@ std::string shape_str(const std::vector<std::int64_t>& s) {
   return out + "]";
 }
 
-// key -> score (-1 for anything that is not an integer score, e.g. "REFUSAL")
+// key -> score; -1 for "REFUSAL" (the judge refused to score). The seed's score files hold
+// JSON integers 0..3 or the string "REFUSAL"; anything else is refused with the key named.
 std::map<std::string, int> read_scores(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path.string() + ": cannot open score file");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + std::string(e.what()) + "); fix the file");
-  }
-  if (!j.is_object()) throw Error(path.string() + ": expected a JSON object key -> score");
+  const nlohmann::json j = read_json_file(path, "a score file (JSON: key -> 0..3 or \"REFUSAL\")");
+  if (!j.is_object())
+    throw Error(path.string() + ": expected a JSON object key -> score, found a " +
+                std::string(j.type_name()) + "; fix the score file");
   std::map<std::string, int> scores;
   for (auto it = j.begin(); it != j.end(); ++it) {
+    const auto& v = *it;
     int s = -1;
-    if (it->is_number_integer()) {
-      s = it->get<int>();
-    } else if (it->is_number_float()) {
-      const double v = it->get<double>();
-      if (v == std::floor(v)) s = static_cast<int>(v);
+    if (v.is_number_integer() && !v.is_number_unsigned() && v.get<std::int64_t>() >= 0 &&
+        v.get<std::int64_t>() <= 3) {
+      s = static_cast<int>(v.get<std::int64_t>());
+    } else if (v.is_number_unsigned() && v.get<std::uint64_t>() <= 3) {
+      s = static_cast<int>(v.get<std::uint64_t>());
+    } else if (!(v.is_string() && v.get<std::string>() == "REFUSAL")) {
+      std::string got = v.is_structured() ? std::string("a JSON ") + v.type_name() : v.dump();
+      if (got.size() > 60) got = got.substr(0, 60) + "...";
+      std::string key = it.key();
+      if (key.size() > 80) key = key.substr(0, 80) + "...";
+      throw Error(path.string() + ": key '" + key +
+                  "': score must be an integer 0..3 or \"REFUSAL\", got " + got +
+                  "; fix the score file");
     }
     scores[it.key()] = s;
   }

@@ -1,12 +1,12 @@
 #include "actlens/io/text_corpus.hpp"
 
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/csv.hpp"
+#include "actlens/io/json_file.hpp"
 
 namespace actlens::io {
 namespace {
@@ -18,15 +18,7 @@ std::string lower_extension(const std::filesystem::path& p) {
 }
 
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open the text file; check the path");
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-  }
-  return lines;
+  return read_text_lines(path, "a text file (JSON lines or plain text)");
 }
 
 std::vector<TextRecord> read_csv_corpus(const std::filesystem::path& path,
@@ -55,12 +47,7 @@ std::vector<TextRecord> read_jsonl_corpus(const std::filesystem::path& path,
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = path.string() + " line " + std::to_string(i + 1);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(lines[i]);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(where + ": not valid JSON (" + e.what() + ")");
-    }
+    const nlohmann::json j = parse_json_text(lines[i], where);
     TextRecord r;
     if (j.is_string()) {
       r.text = j.get<std::string>();

@@ -1,7 +1,6 @@
 #include "actlens/model/checkpoint.hpp"
 
 #include <cstring>
-#include <fstream>
 #include <set>
 
 #include <caffe2/serialize/inline_container.h>
@@ -11,6 +10,7 @@
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/atomic_file.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "actlens/io/torch_file.hpp"
 
@@ -66,14 +66,8 @@ void read_torch_bin(const fs::path& file, Checkpoint& ck) {
 }
 
 void read_index(const fs::path& index, Checkpoint& ck, bool safetensors) {
-  std::ifstream in(index);
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(index.string() + ": not valid JSON (" + e.what() + ")");
-  }
-  if (!j.contains("weight_map") || !j["weight_map"].is_object())
+  const nlohmann::json j = io::read_json_file(index, "a sharded checkpoint index (JSON)");
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw Error(index.string() + ": no \"weight_map\" object; is this a sharded checkpoint index?");
   std::set<std::string> shards;
   for (const auto& [name, shard] : j["weight_map"].items())

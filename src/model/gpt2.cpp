@@ -1,11 +1,11 @@
 #include "actlens/model/gpt2.hpp"
 
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <sstream>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/model/affine.hpp"
 #include "actlens/model/checkpoint.hpp"
 #include "attention_cpu.hpp"
@@ -21,16 +21,48 @@ std::string shape_str(c10::IntArrayRef s) {
   return out + "]";
 }
 
+// Sizes past these are no GPT-2 model (a damaged or hostile config.json): refused before any
+// allocation depends on them.
+constexpr std::int64_t kMaxLayers = 4096;
+constexpr std::int64_t kMaxSize = std::int64_t{1} << 24;
+
+std::string shown(const nlohmann::json& v) {
+  std::string s = v.dump();
+  return s.size() > 60 ? s.substr(0, 60) + "..." : s;
+}
+
 std::int64_t get_int(const nlohmann::json& j, const std::vector<std::string>& keys,
-                     const std::string& what, std::int64_t fallback, bool required) {
+                     const std::string& what, std::int64_t fallback, bool required,
+                     std::int64_t max = kMaxSize) {
   for (const auto& k : keys) {
     if (!j.contains(k) || j[k].is_null()) continue;
-    if (!j[k].is_number_integer() || j[k].get<std::int64_t>() < 0)
-      throw Error(what + ": \"" + k + "\" must be a non-negative integer");
-    return j[k].get<std::int64_t>();
+    const auto& v = j[k];
+    if (!v.is_number_integer() ||
+        (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(max)))
+      throw Error(what + ": key '" + k + "' must be an integer 0.." + std::to_string(max) +
+                  ", got " + shown(v) + "; fix the config");
+    const auto x = v.get<std::int64_t>();
+    if (x < 0 || x > max)
+      throw Error(what + ": key '" + k + "' must be an integer 0.." + std::to_string(max) +
+                  ", got " + shown(v) + "; fix the config");
+    return x;
   }
   if (required) throw Error(what + ": missing \"" + keys.front() + "\"");
   return fallback;
+}
+
+// The value of an optional key of the given JSON type; nullptr when absent or null. A value of
+// another type is an error naming the key.
+const nlohmann::json* typed(const nlohmann::json& j, const char* key, nlohmann::json::value_t type,
+                            const char* type_words, const std::string& what) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return nullptr;
+  const bool ok =
+      type == nlohmann::json::value_t::number_float ? it->is_number() : it->type() == type;
+  if (!ok)
+    throw Error(what + ": key '" + key + "' must be " + type_words + ", got " + shown(*it) +
+                "; fix the config");
+  return &*it;
 }
 
 // Takes a weight out of the checkpoint, checks its shape, moves it to the model's dtype/device.
@@ -73,27 +105,35 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const t
 Gpt2Config Gpt2Config::from_json(const nlohmann::json& j, const std::string& what) {
   if (!j.is_object()) throw Error(what + ": expected a JSON object");
   Gpt2Config c;
-  if (j.contains("model_type") && j["model_type"].is_string()) {
-    c.model_type = j["model_type"].get<std::string>();
+  using vt = nlohmann::json::value_t;
+  if (const auto* v = typed(j, "model_type", vt::string, "a string", what)) {
+    c.model_type = v->get<std::string>();
     if (c.model_type != "gpt2")
       throw Error(what + ": model_type is \"" + c.model_type +
                   "\"; actlens capture runs GPT-2 models (model_type \"gpt2\")");
   }
-  c.n_layer = get_int(j, {"n_layer", "num_hidden_layers"}, what, 0, true);
+  c.n_layer = get_int(j, {"n_layer", "num_hidden_layers"}, what, 0, true, kMaxLayers);
   c.n_embd = get_int(j, {"n_embd", "hidden_size"}, what, 0, true);
   c.n_head = get_int(j, {"n_head", "num_attention_heads"}, what, 0, true);
   c.n_positions = get_int(j, {"n_positions", "max_position_embeddings"}, what, 1024, false);
   c.vocab_size = get_int(j, {"vocab_size"}, what, 50257, false);
   c.n_inner = get_int(j, {"n_inner"}, what, 0, false);
-  if (j.contains("layer_norm_epsilon") && j["layer_norm_epsilon"].is_number())
-    c.layer_norm_epsilon = j["layer_norm_epsilon"].get<double>();
-  if (j.contains("activation_function") && j["activation_function"].is_string())
-    c.activation_function = j["activation_function"].get<std::string>();
-  if (j.contains("scale_attn_weights") && j["scale_attn_weights"].is_boolean())
-    c.scale_attn_weights = j["scale_attn_weights"].get<bool>();
-  if (j.contains("scale_attn_by_inverse_layer_idx") &&
-      j["scale_attn_by_inverse_layer_idx"].is_boolean())
-    c.scale_attn_by_inverse_layer_idx = j["scale_attn_by_inverse_layer_idx"].get<bool>();
+  if (const auto* v = typed(j, "layer_norm_epsilon", vt::number_float, "a number", what)) {
+    c.layer_norm_epsilon = v->get<double>();
+    if (!std::isfinite(c.layer_norm_epsilon) || c.layer_norm_epsilon < 0 ||
+        c.layer_norm_epsilon >= 1)
+      throw Error(what +
+                  ": key 'layer_norm_epsilon' must be a small non-negative number (like "
+                  "1e-05), got " +
+                  shown(*v) + "; fix the config");
+  }
+  if (const auto* v = typed(j, "activation_function", vt::string, "a string", what))
+    c.activation_function = v->get<std::string>();
+  if (const auto* v = typed(j, "scale_attn_weights", vt::boolean, "true or false", what))
+    c.scale_attn_weights = v->get<bool>();
+  if (const auto* v =
+          typed(j, "scale_attn_by_inverse_layer_idx", vt::boolean, "true or false", what))
+    c.scale_attn_by_inverse_layer_idx = v->get<bool>();
   if (c.n_layer < 1 || c.n_embd < 1 || c.n_head < 1 || c.n_positions < 1 || c.vocab_size < 1)
     throw Error(what + ": n_layer, n_embd, n_head, n_positions and vocab_size must be >= 1");
   if (c.n_embd % c.n_head != 0)
@@ -125,14 +165,10 @@ Gpt2Model Gpt2Model::load(const fs::path& dir, const Gpt2LoadOptions& options) {
     throw Error(dir.string() +
                 ": not a folder; --model takes a Hugging Face GPT-2 folder "
                 "(config.json + model.safetensors or pytorch_model.bin)");
-  std::ifstream in(cfg_path);
-  if (!in) throw Error(cfg_path.string() + ": missing; a Hugging Face model folder has one");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(cfg_path.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  std::error_code ec;
+  if (!fs::exists(cfg_path, ec))
+    throw Error(cfg_path.string() + ": missing; a Hugging Face model folder has one");
+  const nlohmann::json j = io::read_json_file(cfg_path, "a config.json file");
   Gpt2Model m;
   m.cfg_ = Gpt2Config::from_json(j, cfg_path.string());
   m.opts_ = options;

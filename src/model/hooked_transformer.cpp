@@ -4,13 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <numbers>
+#include <string_view>
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/atomic_file.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/model/checkpoint.hpp"
 
 namespace actlens::model {
@@ -33,8 +34,11 @@ std::int64_t get_int(const nlohmann::json& j, const char* key, const std::string
                      std::int64_t fallback) {
   const auto* v = field(j, key);
   if (!v) return fallback;
-  if (!v->is_number_integer())
-    throw Error(what + ": \"" + key + "\" must be an integer, not " + v->dump());
+  if (!v->is_number_integer() ||
+      (v->is_number_unsigned() &&
+       v->get<std::uint64_t>() >
+           static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())))
+    throw Error(what + ": \"" + key + "\" must be an integer, not " + v->dump().substr(0, 60));
   return v->get<std::int64_t>();
 }
 
@@ -54,8 +58,16 @@ void check(const HookedTransformerConfig& c, const std::string& what) {
   const std::pair<const char*, std::int64_t> sizes[] = {
       {"n_layers", c.n_layers}, {"d_model", c.d_model}, {"n_ctx", c.n_ctx},    {"d_head", c.d_head},
       {"n_heads", c.n_heads},   {"d_mlp", c.d_mlp},     {"d_vocab", c.d_vocab}};
-  for (const auto& [name, v] : sizes)
+  // Larger sizes are no model actlens can hold (a damaged or hostile config): refused before
+  // any allocation depends on them.
+  constexpr std::int64_t kMaxSize = std::int64_t{1} << 24, kMaxLayers = 4096;
+  for (const auto& [name, v] : sizes) {
     if (v < 1) throw Error(what + ": \"" + name + "\" is " + std::to_string(v) + ", must be >= 1");
+    const std::int64_t max = std::string_view(name) == "n_layers" ? kMaxLayers : kMaxSize;
+    if (v > max)
+      throw Error(what + ": \"" + name + "\" is " + std::to_string(v) + ", more than the " +
+                  std::to_string(max) + " actlens accepts; fix the config");
+  }
   if (c.d_vocab_out == 0 || c.d_vocab_out < -1)
     throw Error(what + ": \"d_vocab_out\" is " + std::to_string(c.d_vocab_out) +
                 ", must be >= 1 (or -1: d_vocab)");
@@ -269,17 +281,12 @@ HookedTransformer HookedTransformer::load(const fs::path& dir, torch::Device dev
                 ": not a folder; a HookedTransformer is a folder with config.json "
                 "and model.pt (or model.safetensors)");
   const fs::path cfg_path = dir / "config.json";
-  std::ifstream in(cfg_path);
-  if (!in)
+  std::error_code ec;
+  if (!fs::exists(cfg_path, ec))
     throw Error(cfg_path.string() +
                 ": missing; a HookedTransformer folder holds config.json "
                 "(HookedTransformerConfig fields) beside its weights");
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(cfg_path.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = io::read_json_file(cfg_path, "a config.json file");
   HookedTransformer m;
   m.cfg_ = HookedTransformerConfig::from_json(j, cfg_path.string());
   m.device_ = device;

@@ -8,6 +8,7 @@
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/csv.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/report/writers.hpp"
 
@@ -119,9 +120,10 @@ struct Comparer {
 };
 
 // The figures (figures/, index.html) are drawn from the other files and carry the run's
-// name, the plotly.js version and its embedding: they are not results, so they are not compared.
+// name, the plotly.js version and its embedding: they are not results, so they are not compared;
+// nor is the marker listing the run's files (output_dir.hpp).
 bool is_figure_file(const std::string& rel) {
-  return rel == "index.html" || rel.rfind("figures/", 0) == 0;
+  return rel == "index.html" || rel.rfind("figures/", 0) == 0 || rel == ".actlens.json";
 }
 
 std::set<std::string> list_files(const fs::path& root) {
@@ -158,12 +160,7 @@ CompareResult compare_dirs(const fs::path& a, const fs::path& b, const CompareOp
     const std::string stem = fs::path(rel).stem().string();
     if (ext == ".json") {
       auto load = [](const fs::path& p) {
-        std::ifstream in(p);
-        try {
-          return nlohmann::json::parse(in);
-        } catch (const nlohmann::json::exception& e) {
-          throw Error(p.string() + ": not valid JSON (" + e.what() + ")");
-        }
+        return io::read_json_file(p, "a JSON file of an actlens run");
       };
       c.json(load(a / rel), load(b / rel), "", fs::path(rel).filename() == "run.json");
     } else if (ext == ".npy") {

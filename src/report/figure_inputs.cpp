@@ -2,22 +2,19 @@
 
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <limits>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 
 namespace actlens::report::figs {
 namespace fs = std::filesystem;
 
 json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path.string() + ": missing (is this folder a finished actlens run?)");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw Error(path.string() + ": missing (is this folder a finished actlens run?)");
+  return io::read_json_file(path, "a JSON file of an actlens run");
 }
 
 Table::Table(const fs::path& path) : path_(path), t_(io::read_csv(path)) {}

@@ -31,8 +31,13 @@ set_tests_properties(cli.steer_tiny PROPERTIES FIXTURES_REQUIRED belief_model)
 add_test(NAME cli.steer_tiny_table
          COMMAND sh -c "test $(wc -l < ${BG_O}/steer/steering.csv) = 9 && grep -q ',State T -> State F,' ${BG_O}/steer/steering.csv && grep -q ',State F -> State T,' ${BG_O}/steer/steering.csv && test -s ${BG_O}/steer/steering_vectors.npy")
 set_tests_properties(cli.steer_tiny_table PROPERTIES DEPENDS cli.steer_tiny)
-actlens_cli_test(steer_intermediate 0 "results in" ${BG_O}/steer2 -- steer --model ${BG_TINY} --from 3 --to 4 --length 2 --out ${BG_O}/steer2)
+actlens_cli_test(steer_intermediate 0 "results in" ${BG_O}/steer2 -- steer --model ${BG_TINY} --from "#3" --to 4 --length 2 --out ${BG_O}/steer2)
 set_tests_properties(cli.steer_intermediate PROPERTIES FIXTURES_REQUIRED belief_model)
+# RRXOR has states named 0 and 1 and beliefs numbered 0 and 1: a bare "1" must not be guessed.
+actlens_cli_test(steer_belief_ambiguous 2 "--from 1: ambiguous: the belief named 'State 1' or belief index 1 .*'#1'" ${BG_O}/u8 -- steer --model ${BG_TINY} --from 1 --to F --out ${BG_O}/u8)
+set_tests_properties(cli.steer_belief_ambiguous PROPERTIES FIXTURES_REQUIRED belief_model)
+actlens_cli_test(steer_belief_bad_index 2 "--from '#x': write a belief index as #N" ${BG_O}/u9 -- steer --model ${BG_TINY} --from "#x" --to F --out ${BG_O}/u9)
+set_tests_properties(cli.steer_belief_bad_index PROPERTIES FIXTURES_REQUIRED belief_model)
 
 # --- bad input: one line, exit 1 (data) or 2 (usage), nothing written
 actlens_cli_test(train_unknown_process 2 "--process: unknown 'rrxorr'" ${BG_O}/u1 -- train --process rrxorr --out ${BG_O}/u1)

@@ -44,7 +44,7 @@ int run_cluster(const ClusterOptions& o) {
   std::vector<Points> spaces;
   for (const auto& in : o.inputs) spaces.push_back(load_points(in, o.points));
   info.stop("read");
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "cluster");
   nlohmann::json summary = nlohmann::json::object();
   std::string listing;
   for (std::size_t s = 0; s < spaces.size(); ++s) {
@@ -113,7 +113,7 @@ Runner register_cluster(CLI::App& app) {
   add_tsne_options(sub, o->tsne);
   add_dbscan_options(sub, o->dbscan);
   add_points_options(sub, o->points);
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")
+  add_threads_option(*sub, o->threads, "Threads (0 = all cores); results do not depend on it")
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder: one subfolder per input")
       ->capture_default_str();

@@ -32,7 +32,7 @@ int run_dbscan_command(const DbscanCommandOptions& o) {
   const Points p = load_points(o.input, o.points);
   const core::RowMatrixXd x = normalized(p, o.normalize);
   info.stop("read");
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "dbscan");
   info.start("dbscan");
   const core::DbscanResult r = run_dbscan(x, p, o.dbscan, o.threads);
   info.stop("dbscan");
@@ -69,7 +69,7 @@ Runner register_dbscan(CLI::App& app) {
       ->capture_default_str();
   add_dbscan_options(sub, o->dbscan);
   add_points_options(sub, o->points);
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")
+  add_threads_option(*sub, o->threads, "Threads (0 = all cores); results do not depend on it")
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   add_figure_options(*sub, o->figures);

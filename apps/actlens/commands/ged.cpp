@@ -241,7 +241,7 @@ int run_ged(const GedCliOptions& o) {
     test = open_pair("test", o.test_a, o.test_b, o);
   const std::vector<std::string> layers = pick_layers(train.sets[0], o);
   info.stop("open");
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "ged");
 
   core::GedOptions go;
   go.shrinkage = o.shrinkage;
@@ -436,7 +436,7 @@ Runner register_ged(CLI::App& app) {
                   "rule, np.where(cum% > 99)[0][0], one component fewer)");
   sub->add_option("--key", o->key, "Array name inside .npz/.safetensors/.pt files")
       ->capture_default_str();
-  sub->add_option("--threads", o->threads, "Threads for BLAS (default: all cores)");
+  add_threads_option(*sub, o->threads, "Threads for BLAS (default: all cores)");
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   add_figure_options(*sub, o->figures);
   add_config_option(*sub);

@@ -320,7 +320,7 @@ int run_lda(const LdaOptions& o) {
         std::to_string(src->n_layers()) + " layers, 0.." + std::to_string(src->n_layers() - 1) +
         ")");
   }
-  report::OutputDir out(o.out);  // validated before the long pass
+  report::OutputDir out(o.out, "lda");  // validated before the long pass
   spdlog::info(
       "LDA of {}: layers {}, d = {}, scaler {}", src->describe(),
       layers.size() == 1 ? std::to_string(layers[0]) : std::to_string(layers.size()) + " layers",
@@ -472,7 +472,7 @@ Runner register_lda(CLI::App& app) {
                   "Relative cutoff for zero eigenvalues of S_T (default max(N, d) * eps)");
   sub->add_flag("--ignore-extra-scores", o->ignore_extra_scores,
                 "Allow score entries whose key has no activation");
-  sub->add_option("--threads", o->threads, "Threads for BLAS and conversion (default: all cores)");
+  add_threads_option(*sub, o->threads, "Threads for BLAS and conversion (default: all cores)");
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   add_figure_options(*sub, o->figures);
   add_config_option(*sub);

@@ -215,7 +215,7 @@ int run_pca(const PcaOptions& o) {
   if (solver == "lanczos" && k >= limit)
     throw UsageError("--solver lanczos: needs -k below min(samples, features) = " +
                      std::to_string(limit) + "; use the exact solver for the full spectrum");
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "pca");
   spdlog::info("PCA of {} ({} rows x {} features{}): {} components, normalize {}, solver {}",
                fit_in.where.file.string(), n, d,
                fit_in.where.name.empty() ? "" : ", " + fit_in.where.name, k, o.normalize, solver);
@@ -403,7 +403,7 @@ Runner register_pca(CLI::App& app) {
   sub->add_option("--csv-components", o->csv_components,
                   "PCs written to projections.csv (all k are in projections.npy)")
       ->capture_default_str();
-  sub->add_option("--threads", o->threads, "Threads for BLAS (default: all cores)");
+  add_threads_option(*sub, o->threads, "Threads for BLAS (default: all cores)");
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   add_figure_options(*sub, o->figures);
   add_config_option(*sub);

@@ -178,7 +178,7 @@ int run_beliefs(const ProcessOptions& o) {
   info.start("msp");
   const Analysis a = analyse(o);
   info.stop("msp");
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "process");
   const auto& t = a.tree;
   const auto& p = a.process;
   const Eigen::Index s = p.n_states();

@@ -1,13 +1,14 @@
 // actlens report RUN_DIR: draws a finished run's figures again from its output files (nothing is
 // recomputed), e.g. with --png, another --plotly, or after `--no-figures`.
-#include <fstream>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "actlens/core/error.hpp"
 #include "actlens/io/atomic_file.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/report/figure_sets.hpp"
+#include "actlens/report/output_dir.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
 
@@ -26,15 +27,14 @@ int report_one(const fs::path& dir, const FigureFlags& f) {
   const fs::path run_json = dir / "run.json";
   if (!fs::is_directory(dir))
     throw Error(dir.string() + ": no such folder (give an actlens results folder)");
-  std::ifstream in(run_json);
-  if (!in) throw Error(run_json.string() + ": missing: not an actlens results folder");
-  nlohmann::json run;
-  try {
-    run = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(run_json.string() + ": not valid JSON (" + e.what() + ")");
-  }
-  const std::string command = run.value("command", "");
+  std::error_code ec;
+  if (!fs::exists(run_json, ec))
+    throw Error(run_json.string() + ": missing: not an actlens results folder");
+  nlohmann::json run = io::read_json_file(run_json, "the run.json of an actlens run");
+  if (!run.is_object() || !run.contains("command") || !run["command"].is_string())
+    throw Error(run_json.string() +
+                ": no \"command\" string; not the run.json of an actlens run (re-run it)");
+  const std::string command = run["command"].get<std::string>();
   if (!report::draws_figures(command))
     throw Error(run_json.string() + ": '" + command +
                 "' runs have no figures (figures exist for "
@@ -44,6 +44,7 @@ int report_one(const fs::path& dir, const FigureFlags& f) {
       report::draw_run_figures(command, dir, fs::absolute(dir).filename().string(), o);
   run["figures"] = rec;
   io::write_file_atomic(run_json, run.dump(2) + "\n");
+  report::refresh_run_marker_figures(dir);  // so the next run may replace the folder
   spdlog::info("{}: {} figures, open {}", dir.string(), rec.value("count", 0),
                (dir / "index.html").string());
   return 0;

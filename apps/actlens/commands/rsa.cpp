@@ -169,7 +169,7 @@ int run_rsa(const RsaOptions& o) {
   std::optional<Groups> groups;
   if (!o.groups.empty()) groups = read_groups(o.groups, ref.names);
 
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "rsa");
   info.start("cosine");
   std::vector<core::RowMatrixXd> cos;
   for (const auto& p : spaces) {
@@ -375,11 +375,13 @@ Runner register_rsa(CLI::App& app) {
                   "kendall (tau-b), a comma list, or all")
       ->capture_default_str();
   sub->add_option("--permutations", o->permutations,
-                  "Permutation test: relabel the items of the second space this many times")
+                  "Permutation test: relabel the items of the second space this many times "
+                  "(at most 10000000: p-values finer than 1e-7 need no more)")
+      ->check(int_range(0, 10'000'000, "p-values finer than 1e-7 need no more"))
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of the permutations")->capture_default_str();
   add_points_options(sub, o->points);
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
+  add_threads_option(*sub, o->threads, "Threads (0 = all cores)")->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder")->capture_default_str();
   add_figure_options(*sub, o->figures);
   add_config_option(*sub);

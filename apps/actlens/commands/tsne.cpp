@@ -31,7 +31,7 @@ int run_tsne_command(const TsneCommandOptions& o) {
   const Points p = load_points(o.input, o.points);
   const core::RowMatrixXd x = normalized(p, o.normalize);
   info.stop("read");
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "tsne");
   info.start("tsne");
   const core::TsneResult r = run_tsne(x, p, o.tsne, o.threads);
   info.stop("tsne");
@@ -68,7 +68,7 @@ Runner register_tsne(CLI::App& app) {
       ->capture_default_str();
   add_tsne_options(sub, o->tsne);
   add_points_options(sub, o->points);
-  sub->add_option("--threads", o->threads, "Threads (0 = all cores); results do not depend on it")
+  add_threads_option(*sub, o->threads, "Threads (0 = all cores); results do not depend on it")
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   add_figure_options(*sub, o->figures);

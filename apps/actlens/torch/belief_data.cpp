@@ -1,9 +1,11 @@
 #include "belief_data.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
-#include <fstream>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/process_json.hpp"
 #include "actlens/model/gpt2.hpp"
 #include "process_input.hpp"
@@ -26,14 +28,10 @@ BeliefData load_belief_data(const std::string& model_dir, const std::string& pro
   } else {
     // The process `actlens train` recorded next to the weights.
     const fs::path cfg_path = fs::path(model_dir) / "config.json";
-    std::ifstream in(cfg_path);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(cfg_path.string() + ": not valid JSON (" + e.what() + ")");
-    }
-    if (!j.contains("actlens") || !j["actlens"].contains("process"))
+    const nlohmann::json j = io::read_json_file(cfg_path, "a config.json file");
+    if (!j.is_object() || !j.contains("actlens") || !j["actlens"].is_object() ||
+        !j["actlens"].contains("process") || !j["actlens"]["process"].is_object() ||
+        !j["actlens"]["process"].contains("definition"))
       throw UsageError("--process: " + cfg_path.string() +
                        " records no process (not written by `actlens train`); name it with "
                        "--process rrxor or --process FILE.json");
@@ -86,21 +84,49 @@ std::vector<torch::Tensor> run_with_cache(const model::HookedTransformer& m,
 }
 
 int resolve_belief(const core::MspTree& tree, const std::string& spec, const std::string& flag) {
+  // Two spellings that never collide: a name ("State T", or just "T" for "State T") and an index
+  // written "#N". A bare number is accepted when it reads only one way (RRXOR has states named
+  // 0 and 1 AND beliefs numbered 0 and 1: then the user must say which).
   const auto& names = tree.unique_names;
-  for (std::size_t k = 0; k < names.size(); ++k)
-    if (names[k] == spec || names[k] == "State " + spec) return static_cast<int>(k);
-  if (!spec.empty() && spec.find_first_not_of("0123456789") == std::string::npos) {
-    const long k = std::stol(spec);
-    if (k < static_cast<long>(names.size())) return static_cast<int>(k);
-    throw UsageError(flag + " " + spec + ": belief index out of range; the MSP has " +
-                     std::to_string(names.size()) + " unique beliefs (0.." +
-                     std::to_string(names.size() - 1) + ")");
+  const std::string range = "0.." + std::to_string(names.size() - 1);
+  auto by_index = [&](const std::string& digits) -> int {
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError(flag + " '" + spec + "': write a belief index as #N with N in " + range);
+    const long k = std::stol(digits);
+    if (k >= static_cast<long>(names.size()))
+      throw UsageError(flag + " " + spec + ": belief index out of range; the MSP has " +
+                       std::to_string(names.size()) + " unique beliefs (" + range + ")");
+    return static_cast<int>(k);
+  };
+  if (!spec.empty() && spec[0] == '#') return by_index(spec.substr(1));
+  int named = -1;
+  for (std::size_t k = 0; k < names.size() && named < 0; ++k)
+    if (names[k] == spec || names[k] == "State " + spec) named = static_cast<int>(k);
+  const bool numeric = !spec.empty() && spec.size() <= 9 &&
+                       spec.find_first_not_of("0123456789") == std::string::npos;
+  if (named >= 0 && numeric && std::stol(spec) < static_cast<long>(names.size()) &&
+      std::stol(spec) != named)
+    throw UsageError(flag + " " + spec + ": ambiguous: the belief named '" +
+                     names[static_cast<std::size_t>(named)] + "' or belief index " + spec + " ('" +
+                     names[static_cast<std::size_t>(std::stol(spec))] + "'); write " + flag + " '" +
+                     names[static_cast<std::size_t>(named)] + "' or " + flag + " '#" + spec + "'");
+  if (named >= 0) {
+    spdlog::info("{} {}: the belief named '{}' (index {})", flag, spec,
+                 names[static_cast<std::size_t>(named)], named);
+    return named;
+  }
+  if (numeric) {
+    const int k = by_index(spec);
+    spdlog::info("{} {}: belief index {} ('{}')", flag, spec, k,
+                 names[static_cast<std::size_t>(k)]);
+    return k;
   }
   std::string pure;
   for (const auto& nm : names)
     if (nm.rfind("State ", 0) == 0) pure += (pure.empty() ? "" : ", ") + nm;
-  throw UsageError(flag + " '" + spec + "': no such belief; give an index 0.." +
-                   std::to_string(names.size() - 1) + " or a name (" + pure + ")");
+  throw UsageError(flag + " '" + spec + "': no such belief; give a name (" + pure +
+                   ") or an index #N with N in " + range);
 }
 
 }  // namespace actlens::cli

@@ -143,7 +143,7 @@ int run_beliefs(const BeliefsOptions& o) {
   const core::RowMatrixXd gt_pc = vis.transform(Y), pred_pc = vis.transform(pred);
   const core::RowMatrixXd unique_pc = vis.transform(d.tree.unique_beliefs);
 
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "beliefs");
   report::write_csv(out.path() / "metrics.csv",
                     {"regressor", "features", "r2", "mse", "r2_test", "mse_test"}, metric_rows);
   std::vector<char> is_test(static_cast<std::size_t>(rows), 0);
@@ -242,7 +242,7 @@ Runner register_beliefs(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  add_threads_option(*sub, o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_beliefs(*o); };

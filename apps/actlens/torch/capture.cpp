@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -16,12 +15,14 @@
 #include "actlens/io/content_hash.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/text_corpus.hpp"
 #include "actlens/model/affine.hpp"
 #include "actlens/model/capture.hpp"
 #include "actlens/model/checkpoint.hpp"
 #include "actlens/model/gpt2.hpp"
 #include "actlens/report/interrupt.hpp"
+#include "actlens/report/output_dir.hpp"
 #include "actlens/report/progress.hpp"
 #include "actlens/report/run_info.hpp"
 #include "actlens/report/writers.hpp"
@@ -51,14 +52,7 @@ struct CaptureOptions {
 };
 
 nlohmann::json read_json_file(const fs::path& p) {
-  std::ifstream in(p);
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(p.string() + ": not valid JSON (" + e.what() + ")");
-  }
-  return j;
+  return io::read_json_file(p, "a JSON file of the model folder");
 }
 
 // Weight files the folder's model would load from (for hashing), without reading them.
@@ -213,7 +207,7 @@ int run_capture(const CaptureOptions& o) {
 
   report::RunInfo info("capture", command_line(), ACTLENS_VERSION);
   info.start("prepare");
-  const fs::path model_dir = o.model, input = o.input, out = o.out;
+  const fs::path model_dir = o.model, input = o.input, out = report::clean_output_path(o.out);
   const fs::path tok_dir = o.tokenizer.empty() ? model_dir : fs::path(o.tokenizer);
   if (!fs::is_directory(model_dir))
     throw Error(model_dir.string() +
@@ -258,6 +252,10 @@ int run_capture(const CaptureOptions& o) {
   const std::string base_key = io::hash_bytes(key_parts.dump());
   auto hook_key = [&](const std::string& h) { return io::hash_bytes(base_key + "|" + h); };
 
+  // One capture at a time per cache folder (two would each list only their own hooks), and
+  // never into a folder this run reads.
+  report::check_not_an_input(out);
+  const report::OutputLock lock(out);
   if (fs::exists(out) && !fs::is_directory(out))
     throw UsageError("--out " + out.string() + ": exists and is not a folder");
   if (fs::exists(out) && !fs::is_empty(out) && !fs::exists(out / "run.json") && fs::exists(out) &&
@@ -549,7 +547,7 @@ Runner register_capture(CLI::App& app) {
                   "Model weights and compute: float32, bfloat16, float16 (CUDA only); outputs "
                   "are float32")
       ->capture_default_str();
-  sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  add_threads_option(*sub, o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   sub->add_flag("--force", o->force, "Recompute every hook even if the output is up to date");
   sub->add_flag("--skip-unmatched", o->skip_unmatched,
                 "With token:WORD, leave out texts without the word instead of failing");

@@ -3,12 +3,12 @@
 // modes (steer_options.hpp): belief states of a process model (--process, or the process its
 // checkpoint records) and contrastive text sets on GPT-2 (steer_gpt2.cpp).
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "actlens/core/error.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/model/hooks.hpp"
 #include "actlens/report/output_dir.hpp"
@@ -26,12 +26,16 @@ namespace {
 // A checkpoint folder written by `actlens train` (TransformerLens config) rather than a Hugging
 // Face GPT-2 folder.
 bool is_hooked_transformer(const std::string& dir) {
-  std::ifstream in(fs::path(dir) / "config.json");
-  if (!in) return false;
+  const fs::path cfg = fs::path(dir) / "config.json";
+  std::error_code ec;
+  if (!fs::exists(cfg, ec)) return false;
+  // A FIFO, a device, a folder or a huge file is refused here with one line; JSON that does
+  // not parse is reported by the loader that reads it next.
+  const std::string text = io::read_text_file(cfg, "a config.json file", io::kMaxJsonBytes);
   try {
-    const auto j = nlohmann::json::parse(in);
+    const auto j = io::parse_json_text(text, cfg.string());
     return j.is_object() && j.contains("d_model") && !j.contains("n_embd");
-  } catch (const nlohmann::json::exception&) {
+  } catch (const Error&) {
     return false;
   }
 }
@@ -176,7 +180,7 @@ int run_belief_steer(const SteerOptions& o) {
   }
   info.stop("steer");
 
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "steer");
   report::write_csv(out.path() / "steering.csv", header, rows_csv);
   const torch::Tensor vc = v.contiguous();
   io::write_npy(out.path() / "steering_vectors.npy",
@@ -235,14 +239,16 @@ Runner register_steer(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  add_threads_option(*sub, o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   // belief mode
   sub->add_option("--process", o->process,
                   "Belief mode: built-in process or process JSON (default: the one the "
                   "checkpoint was trained on)");
   sub->add_option("--from", o->from,
-                  "Belief mode: the belief the prompts end in (name like 'State T', or index)");
-  sub->add_option("--to", o->to, "Belief mode: the belief to steer towards");
+                  "Belief mode: the belief the prompts end in: a name ('State T', or just T) or an "
+                  "index written #N (a bare number must not be both a state name and an index)");
+  sub->add_option("--to", o->to,
+                  "Belief mode: the belief to steer towards (spelled as for --from)");
   sub->add_option("--depth", o->depth, "Belief mode: MSP depth (0 = n_ctx + 1)")
       ->capture_default_str();
   sub->add_option("--length", o->length,

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -25,6 +24,7 @@
 #include "actlens/io/content_hash.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
+#include "actlens/io/json_file.hpp"
 #include "actlens/io/keyword_filter.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/text_corpus.hpp"
@@ -303,14 +303,7 @@ int run_gpt2_steer(const SteerOptions& o) {
                 "model folder?");
   const auto cfg = [&] {
     const fs::path p = model_dir / "config.json";
-    std::ifstream in(p);
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(p.string() + ": not valid JSON (" + e.what() + ")");
-    }
-    return model::Gpt2Config::from_json(j, p.string());
+    return model::Gpt2Config::from_json(io::read_json_file(p, "a config.json file"), p.string());
   }();
   const int n_layers = static_cast<int>(cfg.n_layer);
   const std::int64_t d = cfg.n_embd;
@@ -375,7 +368,7 @@ int run_gpt2_steer(const SteerOptions& o) {
     info.add_input("vector", o.vector, "steering vector", fs::file_size(o.vector),
                    io::hash_file(o.vector));
   }
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "steer");
   info.stop("prepare");
 
   info.start("load_model");

@@ -147,7 +147,7 @@ int run_train(TrainOptions o) {
       cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_head, cfg.d_mlp, m.parameter_count(), proc.name,
       o.steps, o.batch_size, bayes.mean);
 
-  report::OutputDir out(o.out);
+  report::OutputDir out(o.out, "train");
   const nlohmann::json record = {{"process", process_record(proc, o.process)},
                                  {"bayes_optimal_loss_nats", bayes.mean}};
   std::vector<std::vector<std::string>> log_rows;
@@ -227,7 +227,7 @@ int run_train(TrainOptions o) {
   sm["bayes_per_context_nats"] = bayes.per_context;
   draw_figures("train", out.path(), out.target(), o.figures, info);
   info.write(out.path());
-  out.commit();
+  out.commit(/*keep_interrupted=*/stopped);  // Ctrl-C in training: keep what was trained
   spdlog::info("exact loss {:.6f} nats vs Bayes-optimal {:.6f} ({:+.2f}%) after {} steps",
                last_eval, bayes.mean, 100.0 * (last_eval / bayes.mean - 1), step);
   if (stopped) throw report::Interrupted();
@@ -287,7 +287,7 @@ Runner register_train(CLI::App& app) {
                   "train_log.csv, run.json")
       ->capture_default_str();
   sub->add_option("--device", o->device, "cpu, cuda or cuda:N")->capture_default_str();
-  sub->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  add_threads_option(*sub, o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   add_figure_options(*sub, o->figures);
   add_config_option(*sub);
   return [o] { return run_train(*o); };
