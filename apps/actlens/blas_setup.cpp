@@ -38,18 +38,26 @@ const char* blas_core_name() {
 }
 
 void ensure_blas_kernels(char** argv) {
-  if (!openblas_get_corename || std::getenv("OPENBLAS_CORETYPE") ||
-      std::getenv("ACTLENS_BLAS_REEXEC"))
-    return;
+  if (std::getenv("ACTLENS_BLAS_REEXEC")) return;  // this is the re-executed process
+  bool reexec = false;
+  // OpenMP threads that wait for work spin (libgomp's default): on a machine whose cores are
+  // busy with other work, two spinning threads took `train` from 25 s to 3.6 min. Passive
+  // waiting costs microseconds per parallel region when the cores are idle. libgomp reads the
+  // policy when it loads, hence the re-exec; a user's OMP_WAIT_POLICY/GOMP_SPINCOUNT wins.
+  if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT")) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    reexec = true;
+  }
   const char* best = best_core_for_cpu();
-  if (!best) return;
-  const std::string current = openblas_get_corename();
-  if (rank(current) >= rank(best)) return;
-  setenv("OPENBLAS_CORETYPE", best, 1);
+  if (openblas_get_corename && !std::getenv("OPENBLAS_CORETYPE") && best &&
+      rank(openblas_get_corename()) < rank(best)) {
+    setenv("OPENBLAS_CORETYPE", best, 1);
+    reexec = true;
+  }
+  if (!reexec) return;
   setenv("ACTLENS_BLAS_REEXEC", "1", 1);
   execv("/proc/self/exe", argv);
-  // execv failed (no /proc?): carry on with the kernels we have.
-  unsetenv("OPENBLAS_CORETYPE");
+  // execv failed (no /proc?): carry on with what we have.
 }
 
 }  // namespace actlens::cli

@@ -3,7 +3,8 @@
 // does not know recent Xeons (e.g. family 6 model 207) and falls back to generic "Prescott"
 // kernels, several times slower. ensure_blas_kernels() checks the choice at start-up and, if a
 // better kernel set fits the CPU's features, re-executes the program once with
-// OPENBLAS_CORETYPE set. A user's own OPENBLAS_CORETYPE is always respected.
+// OPENBLAS_CORETYPE set. A user's own OPENBLAS_CORETYPE is always respected. The same re-exec
+// sets OMP_WAIT_POLICY=passive unless the user chose a policy (see blas_setup.cpp).
 namespace actlens::cli {
 
 void ensure_blas_kernels(char** argv);
