@@ -23,6 +23,9 @@ namespace actlens::cli {
 namespace {
 
 std::vector<std::string> g_argv;
+// What the last expand_config() read: the file and its keys with their flags.
+std::string g_config_file;
+std::vector<std::pair<std::string, std::string>> g_config_flags;
 
 }  // namespace
 
@@ -130,9 +133,12 @@ std::vector<std::string> expand_config(const std::vector<std::string>& args) {
     out.push_back(args[i]);
   }
   if (config.empty()) return out;
+  g_config_file = config;
+  g_config_flags.clear();
   std::vector<std::string> extra;
   for (const auto& [key, vals] : read_config(config)) {
     const std::string flag = (key.size() == 1 ? "-" : "--") + key;
+    g_config_flags.emplace_back(key, flag);
     bool given = false;  // the command line wins
     for (const auto& a : out)
       if (a == flag || a.rfind(flag + "=", 0) == 0) given = true;
@@ -148,6 +154,15 @@ std::vector<std::string> expand_config(const std::vector<std::string>& args) {
   }
   out.insert(out.begin() + static_cast<long>(config_at), extra.begin(), extra.end());
   return out;
+}
+
+void check_config_keys(const CLI::App& sub) {
+  for (const auto& [key, flag] : g_config_flags)
+    if (sub.get_option_no_throw(flag) == nullptr)
+      throw UsageError("--config " + g_config_file + ": key '" + key +
+                       "' is not an option of `actlens " + sub.get_name() +
+                       "` (keys are its long flag names without dashes; see actlens " +
+                       sub.get_name() + " --help)");
 }
 
 const std::vector<std::string>& command_line() {

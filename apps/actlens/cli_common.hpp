@@ -22,6 +22,9 @@ void add_config_option(CLI::App& sub);
 // Replaces "--config FILE" in `args` by the flags the file sets (those not already given).
 // Throws UsageError for an unreadable or invalid file.
 std::vector<std::string> expand_config(const std::vector<std::string>& args);
+// Throws UsageError naming the --config file when one of its keys is not an option of `sub`
+// (called before parsing, so the message names the file rather than a stray flag).
+void check_config_keys(const CLI::App& sub);
 
 // The full command line as given, for run.json.
 const std::vector<std::string>& command_line();

@@ -202,6 +202,18 @@ int main(int argc, char** argv) {
       const std::string& a = args[i];
       if (!a.empty() && a[0] == '-') continue;  // -v, -q, --help, --version take no values
       if (!is_command(a)) return fail("", "unknown command '" + a + "'; commands: " + commands, 2);
+      cmd = a;
+      // --config keys must be options of the (innermost) subcommand, e.g. `corpus filter`.
+      CLI::App* sub = app.get_subcommand(a);
+      for (std::size_t j = i + 1; j < args.size(); ++j) {
+        if (args[j].empty() || args[j][0] == '-') continue;
+        CLI::App* inner = nullptr;
+        for (auto* c : sub->get_subcommands({}))
+          if (c->check_name(args[j])) inner = c;
+        if (inner == nullptr) break;
+        sub = inner;
+      }
+      actlens::cli::check_config_keys(*sub);
       break;
     }
     std::vector<char*> cargs;

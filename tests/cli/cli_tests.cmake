@@ -43,6 +43,7 @@ actlens_cli_test(missing_activations_file 1 "nope\\.npy: no such file" ${O}/e13 
 actlens_cli_test(label_count_mismatch 1 "labels for 900 rows" ${O}/e14 -- lda --activations ${CMAKE_CURRENT_SOURCE_DIR}/reference/lda/dense_standard/X.npy --labels ${CMAKE_CURRENT_SOURCE_DIR}/reference/lda/rankdef_standard/labels.csv --out ${O}/e14)
 # --- usage errors: exit 2
 actlens_cli_test(unknown_flag 2 "see --help" - -- lda --no-such-flag)
+actlens_cli_test(config_unknown_key 2 "--config .*unknown_key\\.toml: key 'no_such_key' is not an option of .actlens lda." ${O}/u5 -- lda --config ${BAD}/unknown_key.toml --data ${EXAMPLE} --out ${O}/u5)
 actlens_cli_test(bad_scaler 2 "--scaler" ${O}/u2 -- lda --data ${EXAMPLE} --layer 22 --scaler zscore --out ${O}/u2)
 actlens_cli_test(no_layer 2 "choose layers with --layer" ${O}/u3 -- lda --data ${EXAMPLE} --out ${O}/u3)
 actlens_cli_test(both_inputs 2 "either --data" ${O}/u4 -- lda --data ${EXAMPLE} --activations x.npy --layer 1 --out ${O}/u4)
