@@ -10,7 +10,8 @@
 #   PCRE2 (libpcre2-dev)              Unicode regex of the GPT-2 tokenizer (found with pkg-config)
 #   Catch2 v2 (catch2)                tests
 #   LibTorch (libtorch-dev)           model/: GPT-2 forward pass on CPU (a CUDA build uses PyPI
-#                                     torch's LibTorch instead: scripts/build-cuda)
+#                                     torch's LibTorch instead: scripts/build-cuda); not needed
+#                                     with -DACTLENS_WITH_TORCH=OFF
 #   oneDNN (libdnnl-dev)              dnnl_sgemm for float32 CPU matrix products in model/
 #   xxHash (libxxhash-dev)            content hashes of inputs (capture's cache keys)
 #   Spectra (libspectra-dev)          Lanczos eigensolver for top-k PCA without a D x D matrix
@@ -35,11 +36,15 @@ pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3)
 
 # LibTorch: Debian's CPU build by default; CMAKE_PREFIX_PATH=$(python -c 'import torch;
 # print(torch.utils.cmake_prefix_path)') selects PyPI's (CUDA) build, see scripts/build-cuda.
-find_package(Torch REQUIRED)
-# oneDNN's sgemm is ~1.7x faster than the OpenBLAS 0.3.21 behind Debian's LibTorch on AVX-512
-# (measured 247 vs 148 GFLOP/s on 2 cores); without it model/ falls back to torch::addmm.
-find_path(ACTLENS_DNNL_INCLUDE dnnl.h)
-find_library(ACTLENS_DNNL_LIBRARY dnnl)
+# Only model/ (and actlens-torch) use it and oneDNN: with ACTLENS_WITH_TORCH=OFF neither is looked
+# for, so core, io, report and `actlens` build on a machine without libtorch-dev.
+if(ACTLENS_WITH_TORCH)
+  find_package(Torch REQUIRED)
+  # oneDNN's sgemm is ~1.7x faster than the OpenBLAS 0.3.21 behind Debian's LibTorch on AVX-512
+  # (measured 247 vs 148 GFLOP/s on 2 cores); without it model/ falls back to torch::addmm.
+  find_path(ACTLENS_DNNL_INCLUDE dnnl.h)
+  find_library(ACTLENS_DNNL_LIBRARY dnnl)
+endif()
 
 # BLAS/LAPACK: prefer Debian's OpenMP build of OpenBLAS (libopenblas-openmp-dev). It shares the
 # OpenMP thread pool with our own parallel loops; the default pthreads build spins its threads in

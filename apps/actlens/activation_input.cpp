@@ -1,6 +1,6 @@
 #include "activation_input.hpp"
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 
 namespace actlens::cli {

@@ -4,15 +4,18 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 #include <nlohmann/json.hpp>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
+#include "actlens/io/parse_number.hpp"
 #include "actlens/report/figure_sets.hpp"
 #include "actlens/report/interrupt.hpp"
 #include "actlens/report/run_info.hpp"
@@ -181,15 +184,10 @@ std::vector<int> parse_int_list(const std::string& spec, const std::string& flag
     item.erase(0, item.find_first_not_of(" \t"));
     item.erase(item.find_last_not_of(" \t") + 1);
     if (item.empty()) continue;
-    std::size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size()) throw UsageError(flag + ": '" + item + "' is not an integer");
-    out.push_back(v);
+    const std::optional<long> v = io::parse_long(item);
+    if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
+      throw UsageError(flag + ": '" + item + "' is not an integer");
+    out.push_back(static_cast<int>(*v));
   }
   if (out.empty()) throw UsageError(flag + ": expected a comma-separated list of integers");
   return out;
@@ -296,6 +294,34 @@ CLI::Validator int_range(long long lo, long long hi, const std::string& why) {
                (why.empty() ? "" : " (" + why + ")") + ", got '" + shown + "'";
       },
       "INT in " + std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+CLI::Validator one_of(const std::vector<std::string>& words) {
+  std::string list;
+  for (std::size_t i = 0; i < words.size(); ++i)
+    list += (i == 0 ? "'" : i + 1 == words.size() ? " or '" : ", '") + words[i] + "'";
+  std::string names;
+  for (const auto& w : words) names += (names.empty() ? "" : "|") + w;
+  return CLI::Validator(
+      [words, list](std::string& s) -> std::string {
+        if (std::find(words.begin(), words.end(), s) != words.end()) return {};
+        std::string shown = s.size() > 40 ? s.substr(0, 40) + "..." : s;
+        return "use " + list + ", got '" + shown + "'";
+      },
+      names);
+}
+
+CLI::Validator number_range(double lo, double hi, const std::string& why) {
+  return CLI::Validator(
+      [lo, hi, why](std::string& s) -> std::string {
+        const std::optional<double> v = io::parse_double(s);
+        if (v && std::isfinite(*v) && *v >= lo && *v <= hi) return {};
+        std::ostringstream msg;
+        msg << "must be a number in " << lo << ".." << hi << (why.empty() ? "" : " (" + why + ")")
+            << ", got '" << (s.size() > 40 ? s.substr(0, 40) + "..." : s) << "'";
+        return msg.str();
+      },
+      "NUMBER");
 }
 
 CLI::Option* add_threads_option(CLI::App& sub, int& threads, const std::string& help) {

@@ -64,5 +64,9 @@ CLI::Option* add_threads_option(CLI::App& sub, int& threads, const std::string& 
 // A check for an integer option: a whole decimal number in [lo, hi], else "<flag>: must be an
 // integer lo..hi, got 'TEXT'" (`why` may explain the upper bound).
 CLI::Validator int_range(long long lo, long long hi, const std::string& why = "");
+// A check for a word option: one of `words`, else "<flag>: use 'a', 'b' or 'c', got 'TEXT'".
+CLI::Validator one_of(const std::vector<std::string>& words);
+// A check for a number option: a finite number in [lo, hi] ("must be a number in lo..hi").
+CLI::Validator number_range(double lo, double hi, const std::string& why = "");
 
 }  // namespace actlens::cli

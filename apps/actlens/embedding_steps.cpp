@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/report/progress.hpp"
 #include "actlens/report/writers.hpp"

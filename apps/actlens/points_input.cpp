@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "activation_input.hpp"
-#include "actlens/core/error.hpp"
 #include "actlens/core/finite.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/embeddings.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/plain_activations.hpp"

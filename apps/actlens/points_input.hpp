@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "actlens/core/scatter.hpp"
+#include "actlens/core/types.hpp"
 
 namespace actlens::cli {
 

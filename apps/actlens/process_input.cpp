@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/process_json.hpp"
 
 namespace actlens::cli {

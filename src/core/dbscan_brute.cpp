@@ -28,7 +28,6 @@ namespace actlens::core::dbscan_detail {
 
 namespace {
 
-using RowMatrixXfLocal = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Idx = Eigen::Index;
 
 constexpr Idx kBlock = 256;
@@ -169,7 +168,7 @@ struct Tile {
 // each row needs.
 struct Layout {
   std::vector<Idx> perm;   // [n] position -> original row
-  RowMatrixXfLocal xf;     // [n, d] float32(x[perm[k]] - mean)
+  RowMatrixXf xf;          // [n, d] float32(x[perm[k]] - mean)
   std::vector<double> sq;  // [n] ||xf_k||^2 in float64
   std::vector<double>
       scaled;  // [n] sqrt(coef) ||xf_k||: margin of a pair = (scaled_a + scaled_b)^2
@@ -461,7 +460,7 @@ class BruteSearch final : public Search {
 
   void build_layout(const std::vector<Idx>& order) {
     const Idx n = p_.n, d = p_.d;
-    lay_.xf = RowMatrixXfLocal();  // drop the previous copy before making the next
+    lay_.xf = RowMatrixXf();  // drop the previous copy before making the next
     lay_.perm = order;
     lay_.xf.resize(n, d);
     lay_.sq.assign(static_cast<std::size_t>(n), 0);

@@ -14,6 +14,8 @@
 
 #include <Eigen/Core>
 
+#include "actlens/core/types.hpp"
+
 namespace actlens::core::dbscan_detail {
 
 // Rows i of a row-major [n, d] matrix at data + i * stride; not owned.

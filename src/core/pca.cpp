@@ -6,7 +6,7 @@
 
 #include <Spectra/SymEigsSolver.h>
 
-#include "actlens/core/lda.hpp"  // normalize_signs: the same sign convention as sklearn's svd_flip
+#include "actlens/core/signs.hpp"
 #include "lapack.hpp"
 
 namespace actlens::core {

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/plain_activations.hpp"

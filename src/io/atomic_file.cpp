@@ -15,7 +15,7 @@
 #include <system_error>
 #include <vector>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::io {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <xxhash.h>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "input_file.hpp"
 
 namespace actlens::io {

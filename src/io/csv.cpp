@@ -1,6 +1,6 @@
 #include "actlens/io/csv.hpp"
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
 
 namespace actlens::io {

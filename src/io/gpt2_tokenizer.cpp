@@ -14,7 +14,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
+#include "actlens/io/hf_folder.hpp"
 #include "actlens/io/json_file.hpp"
 
 namespace actlens::io {
@@ -315,12 +316,7 @@ std::vector<std::int32_t> Gpt2Tokenizer::Impl::bpe_uncached(std::string_view wor
 Gpt2Tokenizer Gpt2Tokenizer::from_folder(const std::filesystem::path& dir) {
   if (!std::filesystem::is_directory(dir))
     throw Error(dir.string() + ": no such folder; give the folder that holds the tokenizer files");
-  if (std::filesystem::is_regular_file(dir / "vocab.json") &&
-      std::filesystem::is_regular_file(dir / "merges.txt"))
-    return from_files(dir / "vocab.json", dir / "merges.txt");
-  if (std::filesystem::is_regular_file(dir / "encoder.json") &&
-      std::filesystem::is_regular_file(dir / "vocab.bpe"))
-    return from_files(dir / "encoder.json", dir / "vocab.bpe");
+  if (const auto t = find_hf_tokenizer(dir)) return from_files(t->vocab, t->merges);
   throw Error(dir.string() +
               ": no vocab.json + merges.txt (Hugging Face) or encoder.json + vocab.bpe (OpenAI) "
               "here; copy both files of the GPT-2 tokenizer into this folder");

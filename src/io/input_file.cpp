@@ -9,7 +9,7 @@
 #include <cstring>
 #include <utility>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::io {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "input_file.hpp"
 
 namespace actlens::io {

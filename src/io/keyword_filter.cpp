@@ -22,7 +22,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/text_corpus.hpp"
 

@@ -18,7 +18,7 @@
 #include <ostream>
 #include <string_view>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/io/zip_archive.hpp"
 #include "input_file.hpp"

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::io::pickle {
 namespace {
@@ -818,6 +818,7 @@ void Machine::build(ValuePtr& obj, const ValuePtr& state) {
   // BUILD on dicts/tensors (extra Python attributes) carries nothing we need.
 }
 
+// lint: long function (the opcode switch: one short case per pickle opcode)
 ValuePtr Machine::run_ops() {
   while (true) {
     need(1);

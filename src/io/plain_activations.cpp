@@ -3,7 +3,7 @@
 #include <cstring>
 #include <map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"

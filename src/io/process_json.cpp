@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
 
 namespace actlens::io {

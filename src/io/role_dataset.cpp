@@ -7,19 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
+#include "actlens/io/shape.hpp"
 
 namespace actlens::io {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string shape_str(const std::vector<std::int64_t>& s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 // key -> score; -1 for "REFUSAL" (the judge refused to score). The seed's score files hold
 // JSON integers 0..3 or the string "REFUSAL"; anything else is refused with the key named.

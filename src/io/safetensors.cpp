@@ -13,7 +13,7 @@
 #include <ostream>
 #include <set>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "input_file.hpp"
 

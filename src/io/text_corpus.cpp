@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/json_file.hpp"
 

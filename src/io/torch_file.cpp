@@ -11,7 +11,7 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::io {
 namespace fs = std::filesystem;

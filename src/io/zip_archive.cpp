@@ -14,7 +14,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "input_file.hpp"
 
 namespace actlens::io {

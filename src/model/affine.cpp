@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::model {
 

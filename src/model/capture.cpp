@@ -4,7 +4,7 @@
 #include <cstring>
 #include <numeric>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::model {
 namespace {

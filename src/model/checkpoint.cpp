@@ -1,16 +1,13 @@
 #include "actlens/model/checkpoint.hpp"
 
 #include <cstring>
-#include <set>
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 
-#include <nlohmann/json.hpp>
-
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
-#include "actlens/io/json_file.hpp"
+#include "actlens/io/hf_folder.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "actlens/io/torch_file.hpp"
 
@@ -65,21 +62,6 @@ void read_torch_bin(const fs::path& file, Checkpoint& ck) {
   ck.files.push_back(file);
 }
 
-void read_index(const fs::path& index, Checkpoint& ck, bool safetensors) {
-  const nlohmann::json j = io::read_json_file(index, "a sharded checkpoint index (JSON)");
-  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-    throw Error(index.string() + ": no \"weight_map\" object; is this a sharded checkpoint index?");
-  std::set<std::string> shards;
-  for (const auto& [name, shard] : j["weight_map"].items())
-    if (shard.is_string()) shards.insert(shard.get<std::string>());
-  for (const auto& shard : shards) {
-    const fs::path p = index.parent_path() / shard;
-    if (!fs::exists(p))
-      throw Error(p.string() + ": shard named by " + index.filename().string() + " is missing");
-    safetensors ? read_safetensors(p, ck) : read_torch_bin(p, ck);
-  }
-}
-
 // What torch::pickle_save writes (torch.save's zip format), less the TorchScript type tag on the
 // dict (torch.jit._pickle.restore_type_tag) that Python's torch.load(weights_only=True) refuses.
 std::vector<char> torch_save_bytes(const c10::Dict<std::string, at::Tensor>& sd) {
@@ -131,23 +113,15 @@ void save_state_dict_file(const fs::path& file,
 }
 
 Checkpoint load_hf_checkpoint(const fs::path& dir) {
-  if (!fs::is_directory(dir))
-    throw Error(dir.string() +
-                ": not a folder; --model takes a Hugging Face model folder "
-                "(config.json + model.safetensors or pytorch_model.bin)");
+  io::require_hf_folder(dir, "model");
+  const io::HfWeights w = io::hf_weights(dir);
   Checkpoint ck;
-  if (fs::exists(dir / "model.safetensors")) {
-    read_safetensors(dir / "model.safetensors", ck);
-  } else if (fs::exists(dir / "model.safetensors.index.json")) {
-    read_index(dir / "model.safetensors.index.json", ck, true);
-  } else if (fs::exists(dir / "pytorch_model.bin")) {
-    read_torch_bin(dir / "pytorch_model.bin", ck);
-  } else if (fs::exists(dir / "pytorch_model.bin.index.json")) {
-    read_index(dir / "pytorch_model.bin.index.json", ck, false);
-  } else {
-    throw Error(dir.string() +
-                ": no weights (looked for model.safetensors, model.safetensors.index.json, "
-                "pytorch_model.bin, pytorch_model.bin.index.json)");
+  for (const auto& file : w.files) {
+    // Checked here, not by hf_weights: readers of a single tensor do not need every shard.
+    if (!w.index.empty() && !fs::exists(file))
+      throw Error(file.string() + ": shard named by " + w.index.filename().string() +
+                  " is missing");
+    w.safetensors ? read_safetensors(file, ck) : read_torch_bin(file, ck);
   }
   return ck;
 }

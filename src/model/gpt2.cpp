@@ -4,22 +4,18 @@
 #include <limits>
 #include <sstream>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
+#include "actlens/io/hf_folder.hpp"
 #include "actlens/io/json_file.hpp"
 #include "actlens/model/affine.hpp"
 #include "actlens/model/checkpoint.hpp"
+#include "actlens/model/weights.hpp"
 #include "attention_cpu.hpp"
 #include "gelu_cpu.hpp"
 
 namespace actlens::model {
 namespace fs = std::filesystem;
 namespace {
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 // Sizes past these are no GPT-2 model (a damaged or hostile config.json): refused before any
 // allocation depends on them.
@@ -64,36 +60,6 @@ const nlohmann::json* typed(const nlohmann::json& j, const char* key, nlohmann::
                 "; fix the config");
   return &*it;
 }
-
-// Takes a weight out of the checkpoint, checks its shape, moves it to the model's dtype/device.
-class WeightTaker {
- public:
-  WeightTaker(Checkpoint& ck, std::string file, const Gpt2LoadOptions& o)
-      : ck_(ck), file_(std::move(file)), o_(o) {}
-
-  torch::Tensor take(const std::string& name, std::vector<std::int64_t> shape) {
-    auto it = ck_.tensors.find(name);
-    if (it == ck_.tensors.end()) it = ck_.tensors.find("transformer." + name);
-    if (it == ck_.tensors.end())
-      throw Error(file_ + ": missing weight '" + name + "' (expected shape " + shape_str(shape) +
-                  " from config.json)");
-    torch::Tensor t = std::move(it->second);
-    ck_.tensors.erase(it);
-    if (!t.sizes().equals(shape))
-      throw Error(file_ + ": weight '" + name + "' has shape " + shape_str(t.sizes()) +
-                  " but config.json implies " + shape_str(shape));
-    if (!t.is_floating_point())
-      throw Error(file_ + ": weight '" + name + "' is not a floating-point tensor");
-    if (!torch::isfinite(t).all().item<bool>())
-      throw Error(file_ + ": weight '" + name + "' holds NaN or Inf; the checkpoint is corrupt");
-    return t.to(o_.device, o_.dtype).contiguous();
-  }
-
- private:
-  Checkpoint& ck_;
-  std::string file_;
-  const Gpt2LoadOptions& o_;
-};
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                          double eps) {
@@ -159,18 +125,15 @@ nlohmann::json Gpt2Config::to_json() const {
           {"activation_function", activation_function}};
 }
 
+Gpt2Config Gpt2Config::from_folder(const fs::path& dir, std::string_view missing_hint) {
+  io::require_hf_folder(dir, "GPT-2");
+  const fs::path cfg_path = io::require_hf_config(dir, missing_hint);
+  return from_json(io::read_json_file(cfg_path, "a config.json file"), cfg_path.string());
+}
+
 Gpt2Model Gpt2Model::load(const fs::path& dir, const Gpt2LoadOptions& options) {
-  const fs::path cfg_path = dir / "config.json";
-  if (!fs::is_directory(dir))
-    throw Error(dir.string() +
-                ": not a folder; --model takes a Hugging Face GPT-2 folder "
-                "(config.json + model.safetensors or pytorch_model.bin)");
-  std::error_code ec;
-  if (!fs::exists(cfg_path, ec))
-    throw Error(cfg_path.string() + ": missing; a Hugging Face model folder has one");
-  const nlohmann::json j = io::read_json_file(cfg_path, "a config.json file");
   Gpt2Model m;
-  m.cfg_ = Gpt2Config::from_json(j, cfg_path.string());
+  m.cfg_ = Gpt2Config::from_folder(dir);
   m.opts_ = options;
   const auto& c = m.cfg_;
   const std::int64_t d = c.n_embd, f = c.d_mlp();
@@ -178,27 +141,31 @@ Gpt2Model Gpt2Model::load(const fs::path& dir, const Gpt2LoadOptions& options) {
   torch::InferenceMode guard;
   Checkpoint ck = load_hf_checkpoint(dir);
   std::string file = ck.files.size() == 1 ? ck.files.front().string() : dir.string();
-  WeightTaker w(ck, file, m.opts_);
-  m.wte_ = w.take("wte.weight", {c.vocab_size, d});
-  m.wpe_ = w.take("wpe.weight", {c.n_positions, d});
+  WeightTaker taker(ck.tensors, file, {"transformer.", "; the checkpoint is corrupt"});
+  // Checked as stored, then moved to the model's dtype and device.
+  const auto w = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
+    return taker.take(name, shape).to(m.opts_.device, m.opts_.dtype).contiguous();
+  };
+  m.wte_ = w("wte.weight", {c.vocab_size, d});
+  m.wpe_ = w("wpe.weight", {c.n_positions, d});
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     const std::string p = "h." + std::to_string(l) + ".";
     Block b;
-    b.ln_1 = {w.take(p + "ln_1.weight", {d}), w.take(p + "ln_1.bias", {d})};
-    b.c_attn_w = w.take(p + "attn.c_attn.weight", {d, 3 * d});
-    b.c_attn_b = w.take(p + "attn.c_attn.bias", {3 * d});
-    b.attn_proj_w = w.take(p + "attn.c_proj.weight", {d, d});
-    b.attn_proj_b = w.take(p + "attn.c_proj.bias", {d});
-    b.ln_2 = {w.take(p + "ln_2.weight", {d}), w.take(p + "ln_2.bias", {d})};
-    b.c_fc_w = w.take(p + "mlp.c_fc.weight", {d, f});
-    b.c_fc_b = w.take(p + "mlp.c_fc.bias", {f});
-    b.mlp_proj_w = w.take(p + "mlp.c_proj.weight", {f, d});
-    b.mlp_proj_b = w.take(p + "mlp.c_proj.bias", {d});
+    b.ln_1 = {w(p + "ln_1.weight", {d}), w(p + "ln_1.bias", {d})};
+    b.c_attn_w = w(p + "attn.c_attn.weight", {d, 3 * d});
+    b.c_attn_b = w(p + "attn.c_attn.bias", {3 * d});
+    b.attn_proj_w = w(p + "attn.c_proj.weight", {d, d});
+    b.attn_proj_b = w(p + "attn.c_proj.bias", {d});
+    b.ln_2 = {w(p + "ln_2.weight", {d}), w(p + "ln_2.bias", {d})};
+    b.c_fc_w = w(p + "mlp.c_fc.weight", {d, f});
+    b.c_fc_b = w(p + "mlp.c_fc.bias", {f});
+    b.mlp_proj_w = w(p + "mlp.c_proj.weight", {f, d});
+    b.mlp_proj_b = w(p + "mlp.c_proj.bias", {d});
     for (const auto& s : block_hook_suffixes())
       b.hook.push_back("blocks." + std::to_string(l) + "." + s);
     m.blocks_.push_back(std::move(b));
   }
-  m.ln_f_ = {w.take("ln_f.weight", {d}), w.take("ln_f.bias", {d})};
+  m.ln_f_ = {w("ln_f.weight", {d}), w("ln_f.bias", {d})};
   return m;
 }
 
@@ -368,6 +335,11 @@ bool built_with_cuda() {
 #else
   return false;
 #endif
+}
+
+void check_dtype_on_device(torch::ScalarType dtype, const torch::Device& device) {
+  if (device.is_cpu() && dtype == torch::kFloat16)
+    throw UsageError("--dtype float16 needs --device cuda; on the CPU use bfloat16 or float32");
 }
 
 torch::Device parse_device(const std::string& s) {

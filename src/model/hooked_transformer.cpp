@@ -9,20 +9,16 @@
 #include <numbers>
 #include <string_view>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/io/json_file.hpp"
+#include "actlens/io/shape.hpp"
 #include "actlens/model/checkpoint.hpp"
+#include "actlens/model/weights.hpp"
 
 namespace actlens::model {
 namespace fs = std::filesystem;
 namespace {
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 // A present, non-null field (TransformerLens writes None as null: the default then applies).
 const nlohmann::json* field(const nlohmann::json& j, const char* key) {
@@ -299,27 +295,15 @@ HookedTransformer HookedTransformer::load(const fs::path& dir, torch::Device dev
   // Not InferenceMode: the parameters must be usable by autograd afterwards.
   torch::NoGradGuard no_grad;
   auto tensors = load_state_dict_file(file);
-  const std::string f = file.string();
+  WeightTaker taker(tensors, file.string(), {});
   for (auto& s : m.slots()) {
-    auto it = tensors.find(s.name);
-    if (it == tensors.end())
-      throw Error(f + ": missing weight '" + s.name + "' (expected shape " + shape_str(s.shape) +
-                  " from config.json)");
-    torch::Tensor t = std::move(it->second);
-    tensors.erase(it);
-    if (!t.sizes().equals(s.shape))
-      throw Error(f + ": weight '" + s.name + "' has shape " + shape_str(t.sizes()) +
-                  " but config.json implies " + shape_str(s.shape));
-    if (!t.is_floating_point())
-      throw Error(f + ": weight '" + s.name + "' is not a floating-point tensor");
-    if (!torch::isfinite(t).all().item<bool>())
-      throw Error(f + ": weight '" + s.name + "' holds NaN or Inf");
     // clone: a fresh leaf that owns its storage (never an alias of the file's tensor).
-    *s.tensor = t.to(torch::kFloat32).to(device).contiguous().clone();
+    *s.tensor = taker.take(s.name, s.shape).to(torch::kFloat32).to(device).contiguous().clone();
   }
-  for (const auto& [name, t] : tensors)
+  for (const auto& [name, t] : taker.rest())
     if (!is_buffer(name))
-      throw Error(f + ": unexpected weight '" + name + "' " + shape_str(t.sizes()) +
+      throw Error(taker.file() + ": unexpected weight '" + name + "' " +
+                  io::shape_str(t.sizes().vec()) +
                   "; config.json describes a different model (n_layers, normalization_type?)");
   m.register_params();
   return m;

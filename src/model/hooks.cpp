@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::model {
 

@@ -1,12 +1,13 @@
 #include "actlens/report/compare.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/json_file.hpp"
 #include "actlens/io/npy.hpp"
@@ -17,13 +18,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Top-level keys of run.json that differ between two runs of the same analysis (only there: a
+// "path" or "version" inside a result, or in another JSON file, is compared).
 const std::set<std::string> kVolatileKeys = {"timings", "created", "command_line", "inputs",
                                              "figures", "threads", "version",      "path"};
+// Options in run.json that say where and how a run was made, not what it computed: a run and
+// its reference in another folder, on another machine or without figures still compare equal.
+const std::set<std::string> kVolatileOptions = {"out", "threads", "no_figures", "plotly", "png"};
 
 struct Comparer {
   const CompareOptions& opt;
   CompareResult& out;
   std::string file;
+  bool run_json = false;  // the file is a run.json: kVolatileKeys are skipped too
+
+  // Matched as kVolatileKeys are, at the top level only, but in every JSON file: the caller
+  // knows which sections are expected to change; a nested key of the same name still counts.
+  bool skipped(const std::string& key) const {
+    return (run_json && kVolatileKeys.count(key)) ||
+           std::find(opt.ignore_keys.begin(), opt.ignore_keys.end(), key) != opt.ignore_keys.end();
+  }
 
   bool close(double a, double b) const {
     if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
@@ -48,7 +62,8 @@ struct Comparer {
       for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
       for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
       for (const auto& k : keys) {
-        if (top && kVolatileKeys.count(k)) continue;
+        if (top && skipped(k)) continue;
+        if (run_json && where == "options" && kVolatileOptions.count(k)) continue;
         const std::string w = where.empty() ? k : where + "." + k;
         if (!a.contains(k))
           text("(missing)", b[k].dump(), w);
@@ -162,7 +177,8 @@ CompareResult compare_dirs(const fs::path& a, const fs::path& b, const CompareOp
       auto load = [](const fs::path& p) {
         return io::read_json_file(p, "a JSON file of an actlens run");
       };
-      c.json(load(a / rel), load(b / rel), "", fs::path(rel).filename() == "run.json");
+      c.run_json = fs::path(rel).filename() == "run.json";
+      c.json(load(a / rel), load(b / rel), "", true);
     } else if (ext == ".npy") {
       c.npy(a / rel, b / rel, stem.rfind("components", 0) == 0);
     } else if (ext == ".csv") {

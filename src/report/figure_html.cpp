@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/report/figure.hpp"
 #include "actlens/report/png_render.hpp"

@@ -4,8 +4,9 @@
 #include <cmath>
 #include <limits>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
+#include "actlens/io/parse_number.hpp"
 
 namespace actlens::report::figs {
 namespace fs = std::filesystem;
@@ -43,17 +44,11 @@ std::vector<double> Table::numbers(const std::string& column) const {
       out.push_back(std::numeric_limits<double>::quiet_NaN());
       continue;
     }
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(s, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != s.size() && !(s == "nan" || s == "NaN"))
+    const std::optional<double> v = io::parse_double(s);
+    if (!v && !(s == "nan" || s == "NaN"))
       throw Error(path_.string() + ": row " + std::to_string(r + 2) + ", column '" + column +
                   "': '" + s + "' is not a number");
-    out.push_back(used == s.size() ? v : std::numeric_limits<double>::quiet_NaN());
+    out.push_back(v ? *v : std::numeric_limits<double>::quiet_NaN());
   }
   return out;
 }

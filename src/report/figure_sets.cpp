@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::report {
 namespace fs = std::filesystem;

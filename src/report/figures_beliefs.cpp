@@ -6,7 +6,7 @@
 #include <cmath>
 #include <map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/report/figure_sets.hpp"
 #include "figure_inputs.hpp"
 

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/report/figure_sets.hpp"
 #include "figure_inputs.hpp"
 

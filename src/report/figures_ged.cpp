@@ -4,11 +4,13 @@
 #include <cmath>
 
 #include "actlens/report/figure_sets.hpp"
+#include "actlens/report/schema.hpp"
 #include "figure_inputs.hpp"
 
 namespace actlens::report {
 namespace fs = std::filesystem;
 using figs::json;
+namespace sc = schema::ged;
 
 namespace {
 
@@ -55,12 +57,14 @@ json significance_trace(const std::string& name, const json& x, const std::vecto
 }  // namespace
 
 std::vector<Figure> ged_figures(const fs::path& dir) {
-  const figs::Table t(dir / "ged_layers.csv");
-  const json ged = figs::read_json(dir / "ged.json");
-  const double alpha = ged.value("bonferroni_alpha", 0.05 / static_cast<double>(t.rows()));
-  const std::string a = ged.contains("classes") ? ged["classes"].value("a", "a") : "a";
-  const std::string b = ged.contains("classes") ? ged["classes"].value("b", "b") : "b";
-  const auto names = t.text("layer");
+  const figs::Table t(dir / sc::kLayers);
+  const json ged = figs::read_json(dir / sc::kJson);
+  const double alpha = ged.value(sc::kJsonBonferroniAlpha, 0.05 / static_cast<double>(t.rows()));
+  const std::string a =
+      ged.contains(sc::kJsonClasses) ? ged[sc::kJsonClasses].value("a", "a") : "a";
+  const std::string b =
+      ged.contains(sc::kJsonClasses) ? ged[sc::kJsonClasses].value("b", "b") : "b";
+  const auto names = t.text(sc::kLayer);
   json xtix = json::array(), layer_x = json::array();
   for (std::size_t i = 0; i < t.rows(); ++i) {
     xtix.push_back(i + 1);  // the seed's xtix = 1..numLayers
@@ -77,13 +81,10 @@ std::vector<Figure> ged_figures(const fs::path& dir) {
     std::string label, t_col, p_col, symbol, face;
   };
   const std::vector<Series> series = {
-      {"TRAIN " + a + ">" + b, "train_abs_t_a_gt_b", "train_p_a_gt_b", "circle",
-       "rgb(179,179,230)"},
-      {"TRAIN " + b + ">" + a, "train_abs_t_b_gt_a", "train_p_b_gt_a", "square",
-       "rgb(230,179,179)"},
-      {"TEST " + a + ">" + b, "test_abs_t_a_gt_b", "test_p_a_gt_b", "triangle-up",
-       "rgb(179,230,179)"},
-      {"TEST " + b + ">" + a, "test_abs_t_b_gt_a", "test_p_b_gt_a", "diamond", "rgb(179,230,230)"}};
+      {"TRAIN " + a + ">" + b, sc::kTrainAbsTAB, sc::kTrainPAB, "circle", "rgb(179,179,230)"},
+      {"TRAIN " + b + ">" + a, sc::kTrainAbsTBA, sc::kTrainPBA, "square", "rgb(230,179,179)"},
+      {"TEST " + a + ">" + b, sc::kTestAbsTAB, sc::kTestPAB, "triangle-up", "rgb(179,230,179)"},
+      {"TEST " + b + ">" + a, sc::kTestAbsTBA, sc::kTestPBA, "diamond", "rgb(179,230,230)"}};
   for (const auto& s : series) {
     if (!t.has(s.t_col)) continue;
     const auto y = t.numbers(s.t_col);
@@ -91,9 +92,9 @@ std::vector<Figure> ged_figures(const fs::path& dir) {
     tr.data.push_back(significance_trace(s.label, xtix, y, t.numbers(s.p_col), alpha, s.symbol,
                                          s.face, "", names));
   }
-  tr.data.push_back(significance_trace("|r| of the patterns", xtix, t.numbers("pattern_abs_r"),
-                                       t.numbers("pattern_p"), alpha, "circle", "rgb(179,230,230)",
-                                       "2", names));
+  tr.data.push_back(significance_trace("|r| of the patterns", xtix, t.numbers(sc::kPatternAbsR),
+                                       t.numbers(sc::kPatternP), alpha, "circle",
+                                       "rgb(179,230,230)", "2", names));
   char alpha_text[64];
   std::snprintf(alpha_text, sizeof alpha_text, "%.3g", alpha);
   tr.layout = {
@@ -131,9 +132,9 @@ std::vector<Figure> ged_figures(const fs::path& dir) {
                   {"line", {{"color", "black"}, {"width", 1}}}}}};
   };
   ev.data.push_back(
-      eig_trace(a + " > " + b, "top_eigenvalue_a_gt_b", -0.1, "circle", "rgb(179,230,179)"));
+      eig_trace(a + " > " + b, sc::kTopEigenvalueAB, -0.1, "circle", "rgb(179,230,179)"));
   ev.data.push_back(
-      eig_trace(b + " > " + a, "top_eigenvalue_b_gt_a", 0.1, "square", "rgb(179,179,230)"));
+      eig_trace(b + " > " + a, sc::kTopEigenvalueBA, 0.1, "square", "rgb(179,179,230)"));
   ev.layout = {{"title", figs::title(ev.title)},
                {"xaxis",
                 {{"title", {{"text", "Transformer layer"}}},
@@ -144,13 +145,13 @@ std::vector<Figure> ged_figures(const fs::path& dir) {
 
   Figure nc;
   nc.name = "components_kept";
-  const std::string rule = ged.value("component_rule", std::string("the seed's 99% rule"));
+  const std::string rule = ged.value(sc::kJsonComponentRule, std::string("the seed's 99% rule"));
   nc.title = "Number of components to explain 99% variability";
   nc.data.push_back({{"type", "scatter"},
                      {"mode", "lines+markers"},
                      {"name", "components kept"},
                      {"x", layer_x},
-                     {"y", t.numbers("n_components")},
+                     {"y", t.numbers(sc::kNComponents)},
                      {"text", names},
                      {"line", {{"color", "black"}, {"width", 0.5}}},
                      {"marker",

@@ -4,13 +4,15 @@
 #include <cmath>
 #include <numeric>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/report/figure_sets.hpp"
+#include "actlens/report/schema.hpp"
 #include "figure_inputs.hpp"
 
 namespace actlens::report {
 namespace fs = std::filesystem;
 using figs::json;
+namespace sc = schema::lda;
 
 namespace {
 
@@ -20,17 +22,19 @@ constexpr std::size_t kLabelled = 10;    // lowest and highest labelled on each 
 // Layer folders (layer{L}/) of an lda run, or the run folder itself for [N, d] inputs.
 std::vector<fs::path> layer_dirs(const fs::path& run) {
   std::vector<fs::path> dirs;
-  if (fs::exists(run / "lda.json")) dirs.push_back(run);
+  if (fs::exists(run / sc::kJson)) dirs.push_back(run);
   for (const auto& e : fs::directory_iterator(run))
-    if (e.is_directory() && fs::exists(e.path() / "lda.json")) dirs.push_back(e.path());
+    if (e.is_directory() && fs::exists(e.path() / sc::kJson)) dirs.push_back(e.path());
   std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
     const auto num = [](const fs::path& p) {
       const std::string s = p.filename().string();
-      return s.rfind("layer", 0) == 0 ? std::atoi(s.c_str() + 5) : -1;
+      const std::string prefix = sc::kLayerDirPrefix;
+      return s.rfind(prefix, 0) == 0 ? std::atoi(s.c_str() + prefix.size()) : -1;
     };
     return num(a) != num(b) ? num(a) < num(b) : a < b;
   });
-  if (dirs.empty()) throw Error(run.string() + ": no lda.json (is this an actlens lda run?)");
+  if (dirs.empty())
+    throw Error(run.string() + ": no " + sc::kJson + " (is this an actlens lda run?)");
   return dirs;
 }
 
@@ -116,7 +120,7 @@ Figure eigenvalue_figure(const json& lda, const std::string& prefix, const std::
   Figure f;
   f.name = prefix + "eigenvalues";
   f.title = "LDA eigenvalues and cumulative ratio" + where;
-  const auto& ev = lda.at("eigenvalues");
+  const auto& ev = lda.at(sc::kJsonEigenvalues);
   json x = json::array();
   for (std::size_t i = 0; i < ev.size(); ++i) x.push_back(i + 1);
   f.data.push_back({{"type", "scatter"},
@@ -129,7 +133,7 @@ Figure eigenvalue_figure(const json& lda, const std::string& prefix, const std::
                     {"mode", "lines+markers"},
                     {"name", "cumulative ratio (of the top k)"},
                     {"x", x},
-                    {"y", lda.at("cumulative_ratio")},
+                    {"y", lda.at(sc::kJsonCumulativeRatio)},
                     {"yaxis", "y2"},
                     {"marker", {{"color", "#ff7f0e"}, {"symbol", "square"}}}});
   f.layout = {{"title", figs::title(f.title)},
@@ -202,7 +206,7 @@ Figure pca_cosine_figure(const fs::path& csv, const std::string& prefix, const s
   f.data.push_back({{"type", "heatmap"},
                     {"z", zt},
                     {"x", pcs},
-                    {"y", t.text("component")},
+                    {"y", t.text(sc::kComponent)},
                     {"colorscale", "RdBu"},
                     {"reversescale", true},
                     {"zmin", -1},
@@ -219,20 +223,21 @@ Figure pca_cosine_figure(const fs::path& csv, const std::string& prefix, const s
 std::vector<Figure> lda_figures(const fs::path& run) {
   std::vector<Figure> out;
   for (const auto& dir : layer_dirs(run)) {
-    const json lda = figs::read_json(dir / "lda.json");
+    const json lda = figs::read_json(dir / sc::kJson);
     const std::string prefix = figs::name_prefix(run, dir);
-    const std::string where =
-        lda.contains("layer") && lda["layer"].is_number() ? ", layer " + lda["layer"].dump() : "";
+    const std::string where = lda.contains(sc::kJsonLayer) && lda[sc::kJsonLayer].is_number()
+                                  ? ", layer " + lda[sc::kJsonLayer].dump()
+                                  : "";
     out.push_back(eigenvalue_figure(lda, prefix, where));
-    const int k = static_cast<int>(lda.at("eigenvalues").size());
-    const bool roles = fs::exists(dir / "role_projections.csv");
-    const figs::Table t(dir / (roles ? "role_projections.csv" : "class_means_projected.csv"));
-    const auto names = t.text(roles ? "name" : "class");
-    const auto scores = t.text("score");
+    const int k = static_cast<int>(lda.at(sc::kJsonEigenvalues).size());
+    const bool roles = fs::exists(dir / sc::kRoleProjections);
+    const figs::Table t(dir / (roles ? sc::kRoleProjections : sc::kClassMeans));
+    const auto names = t.text(roles ? sc::kName : sc::kClass);
+    const auto scores = t.text(sc::kScore);
     std::vector<double> norms;
-    if (roles && t.has("norm")) norms = t.numbers("norm");
+    if (roles && t.has(sc::kNorm)) norms = t.numbers(sc::kNorm);
     for (int c = 0; c < std::min(k, kMaxComponentFigures); ++c) {
-      const auto v = t.numbers("LD" + std::to_string(c + 1));
+      const auto v = t.numbers(schema::numbered(sc::kLdPrefix, static_cast<std::size_t>(c)));
       std::vector<Point> top, bottom;
       for (std::size_t i = 0; i < v.size(); ++i) {
         top.push_back({names[i], group_of(scores[i]), v[i]});
@@ -243,8 +248,8 @@ std::vector<Figure> lda_figures(const fs::path& run) {
           roles ? "role vectors of the pca file (top: projection, bottom: cosine similarity)"
                 : "class means (no pca file with role vectors)"));
     }
-    if (fs::exists(dir / "pca_cosine.csv"))
-      out.push_back(pca_cosine_figure(dir / "pca_cosine.csv", prefix, where));
+    if (fs::exists(dir / sc::kPcaCosine))
+      out.push_back(pca_cosine_figure(dir / sc::kPcaCosine, prefix, where));
   }
   return out;
 }

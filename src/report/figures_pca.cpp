@@ -3,22 +3,28 @@
 #include <algorithm>
 #include <map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/report/figure_sets.hpp"
+#include "actlens/report/schema.hpp"
 #include "figure_inputs.hpp"
 
 namespace actlens::report {
 namespace fs = std::filesystem;
 using figs::json;
+namespace sc = schema::pca;
 
 namespace {
+
+std::string pc(std::size_t i) {
+  return schema::numbered(sc::kPcPrefix, i);
+}
 
 // The seed's scatter: one trace, colour = index of the label in order of first appearance on
 // a tab10 colour scale, a colour bar naming the labels.
 json scatter_trace(const figs::Table& t, int n_pcs, const std::string& name, bool open_markers) {
-  const bool labelled = t.has("label");
-  const auto labels = labelled ? t.text("label") : std::vector<std::string>(t.rows());
-  const auto texts = t.has("text") ? t.text("text") : std::vector<std::string>(t.rows());
+  const bool labelled = t.has(sc::kLabel);
+  const auto labels = labelled ? t.text(sc::kLabel) : std::vector<std::string>(t.rows());
+  const auto texts = t.has(sc::kText) ? t.text(sc::kText) : std::vector<std::string>(t.rows());
   std::vector<std::string> unique;
   std::map<std::string, int> index;
   for (const auto& l : labels)
@@ -57,26 +63,27 @@ json scatter_trace(const figs::Table& t, int n_pcs, const std::string& name, boo
       {"customdata", custom},
       {"hovertemplate", "Label: %{customdata[0]}<br>Metadata: %{customdata[1]}<extra></extra>"},
       {"marker", marker},
-      {"x", t.numbers("PC1")}};
-  tr["y"] = n_pcs >= 2 ? json(t.numbers("PC2")) : json(std::vector<double>(t.rows(), 0.0));
-  if (n_pcs >= 3) tr["z"] = t.numbers("PC3");
+      {"x", t.numbers(pc(0))}};
+  tr["y"] = n_pcs >= 2 ? json(t.numbers(pc(1))) : json(std::vector<double>(t.rows(), 0.0));
+  if (n_pcs >= 3) tr["z"] = t.numbers(pc(2));
   return tr;
 }
 
 Figure scatter_figure(const fs::path& dir) {
-  const figs::Table t(dir / "projections.csv");
+  const fs::path csv = dir / (std::string(sc::kProjections) + ".csv");
+  const figs::Table t(csv);
   int n_pcs = 0;
-  while (n_pcs < 3 && t.has("PC" + std::to_string(n_pcs + 1))) ++n_pcs;
-  if (n_pcs == 0) throw Error((dir / "projections.csv").string() + ": no PC1 column");
+  while (n_pcs < 3 && t.has(pc(static_cast<std::size_t>(n_pcs)))) ++n_pcs;
+  if (n_pcs == 0) throw Error(csv.string() + ": no " + pc(0) + " column");
   Figure f;
   f.name = n_pcs >= 3 ? "scatter_3d" : "scatter";
   f.title = n_pcs >= 3 ? "PCA 3D Scatter of Activations" : "PCA Scatter of Activations";
   f.width = 900;
   f.height = 700;
   f.data.push_back(scatter_trace(t, n_pcs, "activations", false));
-  if (fs::exists(dir / "projections_applied.csv"))
-    f.data.push_back(scatter_trace(figs::Table(dir / "projections_applied.csv"), n_pcs,
-                                   "projected (--apply-to)", true));
+  const fs::path applied = dir / (std::string(sc::kProjectionsApplied) + ".csv");
+  if (fs::exists(applied))
+    f.data.push_back(scatter_trace(figs::Table(applied), n_pcs, "projected (--apply-to)", true));
   if (n_pcs >= 3) {
     f.layout = {{"scene",
                  {{"xaxis", figs::axis("PC 1")},
@@ -95,10 +102,10 @@ Figure scatter_figure(const fs::path& dir) {
 
 Figure variance_figure(const json& pca) {
   // the full spectrum when the solver computed it, else the k components kept
-  const json& ratio =
-      pca.contains("spectrum") && pca["spectrum"].contains("explained_variance_ratio")
-          ? pca["spectrum"]["explained_variance_ratio"]
-          : pca.at("explained_variance_ratio");
+  const json& ratio = pca.contains(sc::kJsonSpectrum) &&
+                              pca[sc::kJsonSpectrum].contains(sc::kJsonExplainedVarianceRatio)
+                          ? pca[sc::kJsonSpectrum][sc::kJsonExplainedVarianceRatio]
+                          : pca.at(sc::kJsonExplainedVarianceRatio);
   json x = json::array(), pct = json::array(), cum = json::array();
   double c = 0;
   for (std::size_t i = 0; i < ratio.size(); ++i) {
@@ -125,10 +132,11 @@ Figure variance_figure(const json& pca) {
                     {"line", {{"color", "#ff7f0e"}}}});
   json shapes = json::array(), annotations = json::array();
   json mx = json::array(), my = json::array(), mtext = json::array();
-  if (pca.contains("components_for")) {
+  if (pca.contains(sc::kJsonComponentsFor)) {
+    const json& counts = pca[sc::kJsonComponentsFor];
     for (const char* p : {"70", "80", "90", "95"}) {
-      if (!pca["components_for"].contains(p) || !pca["components_for"][p].is_number()) continue;
-      const int n = pca["components_for"][p].get<int>();
+      if (!counts.contains(p) || !counts[p].is_number()) continue;
+      const int n = counts[p].get<int>();
       if (n < 1 || static_cast<std::size_t>(n) > ratio.size()) continue;
       mx.push_back(n);
       my.push_back(cum[static_cast<std::size_t>(n - 1)]);
@@ -153,8 +161,8 @@ Figure variance_figure(const json& pca) {
                       {"text", mtext},
                       {"textposition", "bottom right"},
                       {"marker", {{"size", 9}, {"color", "#2ca02c"}, {"symbol", "diamond"}}}});
-  if (pca.contains("elbow") && pca["elbow"].is_number()) {
-    const int e = pca["elbow"].get<int>();
+  if (pca.contains(sc::kJsonElbow) && pca[sc::kJsonElbow].is_number()) {
+    const int e = pca[sc::kJsonElbow].get<int>();
     if (e >= 1 && static_cast<std::size_t>(e) <= ratio.size())
       f.data.push_back({{"type", "scatter"},
                         {"mode", "markers+text"},
@@ -181,7 +189,7 @@ Figure variance_figure(const json& pca) {
 }  // namespace
 
 std::vector<Figure> pca_figures(const fs::path& dir) {
-  return {scatter_figure(dir), variance_figure(figs::read_json(dir / "pca.json"))};
+  return {scatter_figure(dir), variance_figure(figs::read_json(dir / sc::kJson))};
 }
 
 }  // namespace actlens::report

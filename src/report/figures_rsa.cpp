@@ -8,11 +8,13 @@
 #include "actlens/io/array.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/report/figure_sets.hpp"
+#include "actlens/report/schema.hpp"
 #include "figure_inputs.hpp"
 
 namespace actlens::report {
 namespace fs = std::filesystem;
 using figs::json;
+namespace sc = schema::rsa;
 
 namespace {
 
@@ -58,8 +60,9 @@ Figure heatmaps(const fs::path& dir, const std::vector<std::string>& spaces,
     yt.push_back(items[i]);
   }
   for (std::size_t s = 0; s < s_count; ++s) {
-    const auto m = io::to_double_matrix(io::read_npy(dir / ("cosine_" + spaces[s] + ".npy")),
-                                        "cosine_" + spaces[s] + ".npy");
+    // the file name as the command wrote it (characters a file name should not hold become '_')
+    const std::string file = sc::cosine_stem(spaces[s]) + ".npy";
+    const auto m = io::to_double_matrix(io::read_npy(dir / file), file);
     json z = json::array();
     for (Eigen::Index r = 0; r < m.rows(); ++r) {
       json row = json::array();
@@ -96,14 +99,14 @@ Figure strip(const figs::Table& pairs, const std::vector<std::string>& spaces) {
   Figure f;
   f.name = "within_between";
   f.title = "Cosine similarities within vs. across categories";
-  const auto kind = pairs.text("kind");
+  const auto kind = pairs.text(sc::kKind);
   const char* faces[] = {"rgb(77,153,102)", "rgb(77,102,153)", "rgb(153,102,77)",
                          "rgb(128,77,153)"};
   json tickv = json::array(), tickt = json::array();
   for (std::size_t s = 0; s < spaces.size(); ++s) {
-    const auto cos = pairs.numbers("cos_" + spaces[s]);
+    const auto cos = pairs.numbers(sc::cosine_column(spaces[s]));
     for (int k = 0; k < 2; ++k) {
-      const std::string which = k == 0 ? "within" : "between";
+      const std::string which = k == 0 ? sc::kWithin : sc::kBetween;
       const double x0 = 3.0 * static_cast<double>(s) + k;
       json x = json::array(), y = json::array();
       double sum = 0;
@@ -155,15 +158,16 @@ Figure scatter(const figs::Table& pairs, const json& rsa, const std::string& a,
   f.name = named ? "rsa_scatter_" + safe(a) + "_" + safe(b) : "rsa_scatter";
   std::string rtext;
   for (const char* method : {"pearson", "spearman", "kendall"})
-    for (const auto& p : rsa.value("pairs", json::array()))
-      if (rtext.empty() && p.value("a", "") == a && p.value("b", "") == b &&
-          p.value("method", "") == method && p.contains("r") && p["r"].is_number()) {
+    for (const auto& p : rsa.value(sc::kJsonPairs, json::array()))
+      if (rtext.empty() && p.value(sc::kPairA, "") == a && p.value(sc::kPairB, "") == b &&
+          p.value(sc::kPairMethod, "") == method && p.contains(sc::kPairR) &&
+          p[sc::kPairR].is_number()) {
         char buf[64];
-        std::snprintf(buf, sizeof buf, "%.3f", p["r"].get<double>());
+        std::snprintf(buf, sizeof buf, "%.3f", p[sc::kPairR].get<double>());
         rtext = std::string(method == std::string("pearson") ? "r" : method) + " = " + buf;
       }
   f.title = "Correlation (RSA score): " + (rtext.empty() ? "r not computed" : rtext);
-  const auto ia = pairs.text("item_i"), ib = pairs.text("item_j");
+  const auto ia = pairs.text(sc::kItemI), ib = pairs.text(sc::kItemJ);
   json hover = json::array();
   for (std::size_t i = 0; i < ia.size(); ++i) hover.push_back(ia[i] + " - " + ib[i]);
   f.width = 640;
@@ -171,8 +175,8 @@ Figure scatter(const figs::Table& pairs, const json& rsa, const std::string& a,
   f.data.push_back({{"type", "scatter"},
                     {"mode", "markers"},
                     {"name", "item pairs"},
-                    {"x", pairs.numbers("cos_" + a)},
-                    {"y", pairs.numbers("cos_" + b)},
+                    {"x", pairs.numbers(sc::cosine_column(a))},
+                    {"y", pairs.numbers(sc::cosine_column(b))},
                     {"hovertext", hover},
                     {"marker",
                      {{"symbol", "square"},
@@ -191,16 +195,17 @@ Figure scatter(const figs::Table& pairs, const json& rsa, const std::string& a,
 }  // namespace
 
 std::vector<Figure> rsa_figures(const fs::path& dir) {
-  const json rsa = figs::read_json(dir / "rsa.json");
+  const json rsa = figs::read_json(dir / sc::kJson);
   std::vector<std::string> spaces;
-  for (const auto& s : rsa.at("spaces")) spaces.push_back(s.at("name").get<std::string>());
-  const auto items = rsa.at("items").get<std::vector<std::string>>();
+  for (const auto& s : rsa.at(sc::kJsonSpaces))
+    spaces.push_back(s.at(sc::kJsonName).get<std::string>());
+  const auto items = rsa.at(sc::kJsonItems).get<std::vector<std::string>>();
   std::vector<Figure> out;
   out.push_back(heatmaps(dir, spaces, items));
-  const figs::Table pairs(dir / "pairs.csv");
+  const figs::Table pairs(dir / sc::kPairs);
   // the within/between strip plot needs --groups
-  const auto kind = pairs.has("kind") ? pairs.text("kind") : std::vector<std::string>{};
-  if (std::find(kind.begin(), kind.end(), "within") != kind.end())
+  const auto kind = pairs.has(sc::kKind) ? pairs.text(sc::kKind) : std::vector<std::string>{};
+  if (std::find(kind.begin(), kind.end(), sc::kWithin) != kind.end())
     out.push_back(strip(pairs, spaces));
   for (std::size_t i = 0; i < spaces.size(); ++i)
     for (std::size_t j = i + 1; j < spaces.size(); ++j)

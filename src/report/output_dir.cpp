@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/report/interrupt.hpp"
 

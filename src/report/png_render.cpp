@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 extern char** environ;
 

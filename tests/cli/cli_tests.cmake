@@ -52,6 +52,13 @@ actlens_cli_test(compare_same 0 "^same: " - -- compare ${O}/example ${O}/toml)
 set_tests_properties(cli.compare_same PROPERTIES DEPENDS "cli.lda_example;cli.lda_config_toml")
 actlens_cli_test(compare_differs 1 "^differ: " - -- compare ${O}/example ${O}/multi)
 set_tests_properties(cli.compare_differs PROPERTIES DEPENDS "cli.lda_example;cli.lda_multilayer")
+# --ignore-key: a run that differs only in an option that changes nothing (no NaN to skip) is the
+# same once run.json's "options" are left out
+actlens_cli_test(lda_nan_skip_example 0 "results in" ${O}/nanskip_example -- lda --data ${EXAMPLE} --layer 22 --nan skip --out ${O}/nanskip_example)
+actlens_cli_test(compare_options_differ 1 "^differ: " - -- compare ${O}/example ${O}/nanskip_example)
+actlens_cli_test(compare_ignore_key 0 "^same: " - -- compare --ignore-key options ${O}/example ${O}/nanskip_example)
+set_tests_properties(cli.compare_options_differ cli.compare_ignore_key PROPERTIES
+                     DEPENDS "cli.lda_example;cli.lda_nan_skip_example")
 # --- corpus filter: labelled texts from documents (the seeds' keyword filters). Its output is one
 # CSV file, not a folder: good runs pass "-" and a second test compares the file with the Python
 # reference (tests/reference/make_corpus_fixtures.py); failures pass the CSV path, which must not

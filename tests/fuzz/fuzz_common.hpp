@@ -20,7 +20,7 @@
 #include <system_error>
 #include <utility>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::fuzz {
 

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <numeric>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
 #include "actlens/io/npy.hpp"

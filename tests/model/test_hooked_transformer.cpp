@@ -7,7 +7,7 @@
 #include <limits>
 #include <map>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/model/checkpoint.hpp"
 #include "actlens/model/hooked_transformer.hpp"

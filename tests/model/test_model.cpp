@@ -2,7 +2,7 @@
 // loading a GPT-2 folder (missing/misshaped weights, bad config, wrong device).
 #include <filesystem>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "actlens/model/capture.hpp"
 #include "actlens/model/gpt2.hpp"

@@ -11,7 +11,7 @@
 #include <Eigen/Core>
 
 #include "../unit/test_paths.hpp"
-#include "actlens/core/scatter.hpp"
+#include "actlens/core/types.hpp"
 #include "actlens/io/npy.hpp"
 
 namespace actlens::test {

@@ -41,7 +41,8 @@ void check_against(const io::KeywordFilterResult& r, const std::string& csv_name
   const fs::path path = corpus_ref() / csv_name;
   const io::CsvTable want = io::read_csv(path);
   const std::string got_csv = io::keyword_filter_csv(r);
-  const fs::path tmp = test::scratch_dir("corpus_reference") / csv_name;
+  const fs::path tmp =
+      test::scratch_dir("corpus_reference_" + csv_name) / csv_name;  // one per case: ctest -j
   test::spit(tmp, got_csv);
   const io::CsvTable got = io::read_csv(tmp);
   CHECK(got.header == want.header);

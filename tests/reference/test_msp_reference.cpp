@@ -13,9 +13,9 @@
 #include <set>
 
 #include "../unit/test_paths.hpp"
-#include "actlens/core/error.hpp"
 #include "actlens/core/msp.hpp"
 #include "actlens/core/process.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/process_json.hpp"
 
 using namespace actlens;

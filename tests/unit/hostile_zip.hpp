@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 
 namespace actlens::test {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/array.hpp"
 #include "test_paths.hpp"
 

@@ -8,6 +8,7 @@
 #include "actlens/core/lda.hpp"
 #include "actlens/core/scaler.hpp"
 #include "actlens/core/scatter.hpp"
+#include "actlens/core/signs.hpp"
 
 using namespace actlens::core;
 

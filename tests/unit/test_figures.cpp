@@ -8,7 +8,7 @@
 #include <regex>
 #include <set>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/array.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/report/figure.hpp"

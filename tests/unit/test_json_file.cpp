@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
 #include "test_paths.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/keyword_filter.hpp"
 #include "test_paths.hpp"
 

@@ -8,7 +8,7 @@
 #include <random>
 #include <sstream>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/zip_archive.hpp"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/pickle.hpp"
 #include "actlens/io/zip_archive.hpp"
 #include "test_paths.hpp"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/role_dataset.hpp"
 #include "test_paths.hpp"
 

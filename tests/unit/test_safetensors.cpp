@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/safetensors.hpp"
 #include "hostile_zip.hpp"
 #include "test_paths.hpp"

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/role_dataset.hpp"
 #include "actlens/io/torch_file.hpp"
 #include "actlens/io/zip_archive.hpp"

@@ -6,7 +6,7 @@
 #include <random>
 #include <sstream>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/zip_archive.hpp"
 #include "hostile_zip.hpp"

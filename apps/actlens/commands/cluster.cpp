@@ -9,13 +9,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/report/output_dir.hpp"
 #include "actlens/report/run_info.hpp"
 #include "actlens/report/writers.hpp"
 #include "cli_common.hpp"
-#include "commands.hpp"
+#include "command.hpp"
 #include "embedding_steps.hpp"
 
 namespace actlens::cli {
@@ -24,27 +24,23 @@ namespace fs = std::filesystem;
 namespace {
 
 struct ClusterOptions {
-  FigureFlags figures;
   std::vector<std::string> inputs;
   std::string names;
   std::string normalize = "l2";
   TsneFlags tsne;
   DbscanFlags dbscan;
   PointsOptions points;
-  int threads = 0;
-  std::string out = "results/cluster";
 };
 
-int run_cluster(const ClusterOptions& o) {
-  set_threads(o.threads);
+int run_cluster(const ClusterOptions& o, Command& cmd) {
   const std::vector<std::string> names = space_names(o.names, o.inputs);
 
-  report::RunInfo info("cluster", command_line(), ACTLENS_VERSION);
+  report::RunInfo& info = cmd.start();
   info.start("read");
   std::vector<Points> spaces;
   for (const auto& in : o.inputs) spaces.push_back(load_points(in, o.points));
   info.stop("read");
-  report::OutputDir out(o.out, "cluster");
+  report::OutputDir& out = cmd.output();
   nlohmann::json summary = nlohmann::json::object();
   std::string listing;
   for (std::size_t s = 0; s < spaces.size(); ++s) {
@@ -53,14 +49,14 @@ int run_cluster(const ClusterOptions& o) {
     fs::create_directories(dir);
     const core::RowMatrixXd x = normalized(p, o.normalize);
     info.start("tsne " + names[s]);
-    const core::TsneResult t = run_tsne(x, p, o.tsne, o.threads);
+    const core::TsneResult t = run_tsne(x, p, o.tsne, cmd.threads());
     info.stop("tsne " + names[s]);
     const nlohmann::json tj = write_tsne(dir, p, x, t, o.tsne);
     Points on_tsne = p;
     on_tsne.x = t.embedding;
     on_tsne.path = p.path + " (t-SNE)";
     info.start("dbscan " + names[s]);
-    const core::DbscanResult d = run_dbscan(t.embedding, on_tsne, o.dbscan, o.threads);
+    const core::DbscanResult d = run_dbscan(t.embedding, on_tsne, o.dbscan, cmd.threads());
     info.stop("dbscan " + names[s]);
     const nlohmann::json dj = write_dbscan(dir, p, t.embedding, d, o.dbscan);
     listing += "\n** Clusters in " + names[s] + ":\n" + cluster_listing(p, d);
@@ -71,21 +67,9 @@ int run_cluster(const ClusterOptions& o) {
   }
   report::write_json(out.path() / "cluster.json", summary);
   io::write_file_atomic(out.path() / "listing.txt", listing.substr(1));
-  auto& opt = info.options();
-  opt["normalize"] = o.normalize;
-  opt["words"] = o.points.words;
-  opt["perplexity"] = o.tsne.perplexity;
-  opt["method"] = o.tsne.method;
-  opt["seed"] = o.tsne.seed;
-  opt["eps"] = o.dbscan.eps;
-  opt["min_samples"] = o.dbscan.min_samples;
-  opt["metric"] = o.dbscan.metric;
   info.summary() = summary;
-  draw_figures("cluster", out.path(), out.target(), o.figures, info);
-  info.write(out.path());
-  out.commit();
+  cmd.finish();
   std::fputs(listing.substr(1).c_str(), stdout);
-  spdlog::info("results in {}", out.target().string());
   return 0;
 }
 
@@ -97,11 +81,14 @@ Runner register_cluster(CLI::App& app) {
   o->tsne.perplexity = 5;
   o->dbscan.eps = 20;
   o->dbscan.min_samples = 3;
-  auto* sub =
-      app.add_subcommand("cluster",
-                         "The RSA seed's t-SNE -> DBSCAN pipeline on one or more spaces, with its "
-                         "'Tokens in group k' listing (defaults: l2 rows, perplexity 5, eps 20, "
-                         "min_samples 3)");
+  CommandSpec spec{"cluster",
+                   "The RSA seed's t-SNE -> DBSCAN pipeline on one or more spaces, with its "
+                   "'Tokens in group k' listing (defaults: l2 rows, perplexity 5, eps 20, "
+                   "min_samples 3)",
+                   "results/cluster"};
+  spec.out_help = "Output folder: one subfolder per input";
+  auto cmd = Command::add(app, spec);
+  CLI::App* sub = &cmd->app();
   sub->add_option("inputs", o->inputs,
                   "Embedding files or activations, each clustered on its own (the seed: the "
                   "50-d and 300-d GloVe vectors of the same words)")
@@ -109,17 +96,12 @@ Runner register_cluster(CLI::App& app) {
   sub->add_option("--names", o->names, "Names of the inputs, comma-separated (default: stems)");
   sub->add_option("--normalize", o->normalize,
                   "Rows before t-SNE: l2 (the seed's E / ||E||) or none")
+      ->check(one_of({"l2", "none"}))
       ->capture_default_str();
   add_tsne_options(sub, o->tsne);
   add_dbscan_options(sub, o->dbscan);
   add_points_options(sub, o->points);
-  add_threads_option(*sub, o->threads, "Threads (0 = all cores); results do not depend on it")
-      ->capture_default_str();
-  sub->add_option("-o,--out", o->out, "Output folder: one subfolder per input")
-      ->capture_default_str();
-  add_figure_options(*sub, o->figures);
-  add_config_option(*sub);
-  return [o] { return run_cluster(*o); };
+  return cmd->runner([o](Command& c) { return run_cluster(*o, c); });
 }
 
 }  // namespace actlens::cli

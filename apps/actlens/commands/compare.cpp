@@ -52,6 +52,11 @@ Runner register_compare(CLI::App& app) {
   sub->add_option("--rtol", a->opt.rtol, "Relative tolerance")->capture_default_str();
   sub->add_option("--atol", a->opt.atol, "Absolute tolerance")->capture_default_str();
   sub->add_option("--max-rows", a->max_rows, "Differences to print")->capture_default_str();
+  // One key per flag, repeated for more: the words after it are then always A and B.
+  sub->add_option("--ignore-key", a->opt.ignore_keys,
+                  "Leave this top-level key of every JSON file out (repeatable), besides "
+                  "run.json's timings, dates, paths and command line; e.g. options")
+      ->allow_extra_args(false);
   add_config_option(*sub);
   return [a] { return run_compare(*a); };
 }

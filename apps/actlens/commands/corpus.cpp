@@ -19,7 +19,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
 #include "actlens/io/keyword_filter.hpp"

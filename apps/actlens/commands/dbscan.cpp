@@ -8,7 +8,7 @@
 #include "actlens/report/output_dir.hpp"
 #include "actlens/report/run_info.hpp"
 #include "cli_common.hpp"
-#include "commands.hpp"
+#include "command.hpp"
 #include "embedding_steps.hpp"
 
 namespace actlens::cli {
@@ -21,36 +21,27 @@ struct DbscanCommandOptions {
   std::string normalize = "none";
   DbscanFlags dbscan;
   PointsOptions points;
-  int threads = 0;
-  std::string out = "results/dbscan";
 };
 
-int run_dbscan_command(const DbscanCommandOptions& o) {
-  set_threads(o.threads);
-  report::RunInfo info("dbscan", command_line(), ACTLENS_VERSION);
+int run_dbscan_command(const DbscanCommandOptions& o, Command& cmd) {
+  report::RunInfo& info = cmd.start();
   info.start("read");
   const Points p = load_points(o.input, o.points);
   const core::RowMatrixXd x = normalized(p, o.normalize);
   info.stop("read");
-  report::OutputDir out(o.out, "dbscan");
+  report::OutputDir& out = cmd.output();
   info.start("dbscan");
-  const core::DbscanResult r = run_dbscan(x, p, o.dbscan, o.threads);
+  const core::DbscanResult r = run_dbscan(x, p, o.dbscan, cmd.threads());
   info.stop("dbscan");
   info.start("write");
   const nlohmann::json j = write_dbscan(out.path(), p, x, r, o.dbscan);
   info.stop("write");
   info.add_input("input", p.path, p.format, p.bytes);
-  auto& opt = info.options();
-  opt["normalize"] = o.normalize;
-  opt["words"] = o.points.words;
   auto& s = info.summary();
   s["n_clusters"] = j["n_clusters"];
   s["n_noise"] = j["n_noise"];
-  draw_figures("dbscan", out.path(), out.target(), o.figures, info);
-  info.write(out.path());
-  out.commit();
+  cmd.finish();
   if (x.rows() <= 200) std::fputs(cluster_listing(p, r).c_str(), stdout);
-  spdlog::info("results in {}", out.target().string());
   return 0;
 }
 
@@ -58,23 +49,20 @@ int run_dbscan_command(const DbscanCommandOptions& o) {
 
 Runner register_dbscan(CLI::App& app) {
   auto o = std::make_shared<DbscanCommandOptions>();
-  auto* sub = app.add_subcommand(
-      "dbscan",
-      "DBSCAN clusters (sklearn semantics, KD-tree search, O(N) memory) of vectors or "
-      "of an `actlens tsne` result folder");
+  auto cmd = Command::add(app, {"dbscan",
+                                "DBSCAN clusters (sklearn semantics, KD-tree search, O(N) memory) "
+                                "of vectors or of an `actlens tsne` result folder",
+                                "results/dbscan"});
+  CLI::App* sub = &cmd->app();
   sub->add_option("input,--on", o->input,
                   "An `actlens tsne` result folder, an embedding file or activations")
       ->required();
   sub->add_option("--normalize", o->normalize, "Rows before clustering: none or l2")
+      ->check(one_of({"none", "l2"}))
       ->capture_default_str();
   add_dbscan_options(sub, o->dbscan);
   add_points_options(sub, o->points);
-  add_threads_option(*sub, o->threads, "Threads (0 = all cores); results do not depend on it")
-      ->capture_default_str();
-  sub->add_option("-o,--out", o->out, "Output folder (replaced atomically)")->capture_default_str();
-  add_figure_options(*sub, o->figures);
-  add_config_option(*sub);
-  return [o] { return run_dbscan_command(*o); };
+  return cmd->runner([o](Command& c) { return run_dbscan_command(*o, c); });
 }
 
 }  // namespace actlens::cli

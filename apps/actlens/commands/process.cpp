@@ -12,16 +12,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
 #include "actlens/core/msp.hpp"
 #include "actlens/core/process.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/process_json.hpp"
 #include "actlens/report/output_dir.hpp"
 #include "actlens/report/run_info.hpp"
 #include "actlens/report/writers.hpp"
 #include "cli_common.hpp"
-#include "commands.hpp"
+#include "command.hpp"
 #include "process_input.hpp"
 
 namespace actlens::cli {
@@ -34,7 +34,7 @@ struct ProcessOptions {
   double x = 0.15, alpha = 0.6, p = 0.5;
   int depth = 11, n_ctx = 10;
   std::int64_t max_nodes = 5'000'000;
-  std::string json, out = "results/process";
+  std::string json;
 };
 
 const std::vector<std::pair<std::string, std::string>>& process_flags() {
@@ -92,10 +92,6 @@ std::string belief_text(const core::RowMatrixXd& m, Eigen::Index r) {
   return s + "]";
 }
 
-std::vector<double> to_vec(const Eigen::VectorXd& v) {
-  return std::vector<double>(v.data(), v.data() + v.size());
-}
-
 // The summary shared by `info --json` and run.json / process.json.
 nlohmann::json summary(const Analysis& a, const ProcessOptions& o) {
   nlohmann::json j;
@@ -105,7 +101,7 @@ nlohmann::json summary(const Analysis& a, const ProcessOptions& o) {
   j["states"] = a.process.state_names;
   j["symbols"] = a.process.symbol_names;
   j["unifilar"] = a.process.is_unifilar();
-  j["stationary"] = to_vec(a.stationary);
+  j["stationary"] = io::to_std_vector(a.stationary);
   j["entropy_rate_nats"] = a.entropy.nats;
   j["entropy_rate_bits"] = a.entropy.nats / std::log(2.0);
   j["entropy_rate_exact"] = a.entropy.exact;
@@ -173,12 +169,12 @@ io::Array int64_array(const core::SymbolMatrix& m) {
   return a;
 }
 
-int run_beliefs(const ProcessOptions& o) {
-  report::RunInfo info("process beliefs", command_line(), ACTLENS_VERSION);
+int run_beliefs(const ProcessOptions& o, Command& cmd) {
+  report::RunInfo& info = cmd.start();
   info.start("msp");
   const Analysis a = analyse(o);
   info.stop("msp");
-  report::OutputDir out(o.out, "process");
+  report::OutputDir& out = cmd.output();
   const auto& t = a.tree;
   const auto& p = a.process;
   const Eigen::Index s = p.n_states();
@@ -225,27 +221,16 @@ int run_beliefs(const ProcessOptions& o) {
 
   if (!o.process_file.empty())
     info.add_input("process", o.process_file, "process JSON", fs::file_size(o.process_file));
-  auto& opt = info.options();
-  opt["process"] = o.process_file.empty() ? o.process : o.process_file;
-  opt["depth"] = o.depth;
-  opt["n_ctx"] = o.n_ctx;
-  opt["max_nodes"] = o.max_nodes;
-  if (p.name == "mess3" && o.process_file.empty()) {
-    opt["x"] = o.x;
-    opt["alpha"] = o.alpha;
-  }
+  info.section("resolved")["process"] = o.process_file.empty() ? o.process : o.process_file;
   auto& sm = info.summary();
   sm["n_tree_beliefs"] = t.n_nodes();
   sm["n_unique_beliefs"] = t.n_unique();
   sm["n_inputs"] = a.inputs.tokens.rows();
   sm["entropy_rate_nats"] = a.entropy.nats;
   sm["bayes_optimal_loss_nats"] = a.loss.mean;
-  info.write(out.path());
-  out.commit();
   spdlog::info("{}: {} tree beliefs to depth {}, {} unique, {} inputs of length {}", p.name,
                t.n_nodes(), o.depth, t.n_unique(), a.inputs.tokens.rows(), o.n_ctx);
-  spdlog::info("results in {}", out.target().string());
-  return 0;
+  return cmd.finish();
 }
 
 void add_common(CLI::App* sub, ProcessOptions& o) {
@@ -265,7 +250,6 @@ void add_common(CLI::App* sub, ProcessOptions& o) {
       ->capture_default_str();
   sub->add_option("--max-nodes", o.max_nodes, "Refuse MSP trees with more nodes")
       ->capture_default_str();
-  add_config_option(*sub);
 }
 
 }  // namespace
@@ -275,16 +259,28 @@ Runner register_process(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "process", "Hidden Markov processes and their mixed-state presentation (beliefs)");
   sub->require_subcommand(1);
-  auto* info = sub->add_subcommand(
-      "info", "Print states, stationary distribution, entropy rate, MSP beliefs, Bayes loss");
-  add_common(info, *o);
-  info->add_option("--json", o->json, "Also write the summary as JSON to this file");
-  auto* beliefs = sub->add_subcommand(
-      "beliefs", "Write the MSP beliefs, tree and transformer inputs with per-position beliefs");
-  add_common(beliefs, *o);
-  beliefs->add_option("-o,--out", o->out, "Output folder (replaced atomically)")
-      ->capture_default_str();
-  return [o, info] { return info->parsed() ? run_info(*o) : run_beliefs(*o); };
+  // `process info` prints and writes no results folder: only --config from the skeleton.
+  CommandSpec info_spec{"info",
+                        "Print states, stationary distribution, entropy rate, MSP beliefs, "
+                        "Bayes loss",
+                        /*out_default=*/""};
+  info_spec.figures = false;
+  info_spec.threads = false;
+  auto info = Command::add(*sub, info_spec);
+  add_common(&info->app(), *o);
+  info->app().add_option("--json", o->json, "Also write the summary as JSON to this file");
+  CommandSpec spec{"beliefs",
+                   "Write the MSP beliefs, tree and transformer inputs with per-position beliefs",
+                   "results/process"};
+  spec.figures = false;
+  spec.threads = false;
+  auto beliefs = Command::add(*sub, spec);
+  add_common(&beliefs->app(), *o);
+  auto run_info_cmd = info->runner([o](Command&) { return run_info(*o); });
+  auto run_beliefs_cmd = beliefs->runner([o](Command& c) { return run_beliefs(*o, c); });
+  return [info, run_info_cmd, run_beliefs_cmd] {
+    return info->app().parsed() ? run_info_cmd() : run_beliefs_cmd();
+  };
 }
 
 }  // namespace actlens::cli

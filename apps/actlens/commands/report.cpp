@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/atomic_file.hpp"
 #include "actlens/io/json_file.hpp"
 #include "actlens/report/figure_sets.hpp"

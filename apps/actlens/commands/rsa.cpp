@@ -6,38 +6,37 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
 #include "actlens/core/rsa.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/plain_activations.hpp"
 #include "actlens/report/output_dir.hpp"
 #include "actlens/report/run_info.hpp"
+#include "actlens/report/schema.hpp"
 #include "actlens/report/writers.hpp"
 #include "cli_common.hpp"
-#include "commands.hpp"
+#include "command.hpp"
 #include "points_input.hpp"
 
 namespace actlens::cli {
 namespace fs = std::filesystem;
+namespace sc = schema::rsa;
 
 namespace {
 
 struct RsaOptions {
-  FigureFlags figures;
   std::vector<std::string> spaces;
   std::string names;
   std::string groups;
   std::string method = "pearson";
   std::int64_t permutations = 0;
   std::uint64_t seed = 0;
-  int threads = 0;
   PointsOptions points;
-  std::string out = "results/rsa";
 };
 
 // One group index per point (groups numbered by first appearance in point order), and the names.
@@ -46,46 +45,49 @@ struct Groups {
   std::vector<std::string> names;
 };
 
-Groups read_groups(const fs::path& file, const std::vector<std::string>& points) {
-  Groups g;
+// The group of each point from a CSV with word,group columns (looked up by word) or a single
+// group column (in point order), or from a .txt/.npy with one group per point.
+std::vector<std::string> groups_per_point(const fs::path& file,
+                                          const std::vector<std::string>& points) {
+  if (file.extension() != ".csv") return io::read_labels(file, "group");
+  const io::CsvTable t = io::read_csv(file);
+  int wc = t.column("word"), gc = t.column("group");
+  if (wc < 0 && gc < 0 && t.header.size() >= 2) wc = 0, gc = 1;
+  if (gc < 0)
+    throw Error(file.string() +
+                ": no 'group' column; write a header 'word,group' (or one group "
+                "per line in a .txt, in the order of the points)");
   std::vector<std::string> per_point;
-  if (file.extension() == ".csv") {
-    const io::CsvTable t = io::read_csv(file);
-    int wc = t.column("word"), gc = t.column("group");
-    if (wc < 0 && gc < 0 && t.header.size() >= 2) wc = 0, gc = 1;
-    if (gc < 0)
-      throw Error(file.string() +
-                  ": no 'group' column; write a header 'word,group' (or one group "
-                  "per line in a .txt, in the order of the points)");
-    if (wc >= 0) {
-      std::map<std::string, std::string> of;
-      for (const auto& r : t.rows)
-        of[r[static_cast<std::size_t>(wc)]] = r[static_cast<std::size_t>(gc)];
-      std::vector<std::string> without;
-      for (const auto& p : points) {
-        const auto it = of.find(p);
-        if (it == of.end())
-          without.push_back(p);
-        else
-          per_point.push_back(it->second);
-      }
-      if (!without.empty()) {
-        std::string list;
-        for (std::size_t i = 0; i < without.size() && i < 20; ++i)
-          list += (i ? ", " : "") + without[i];
-        throw Error(file.string() + ": no group for " + std::to_string(without.size()) +
-                    " point(s): " + list + (without.size() > 20 ? ", ..." : "") +
-                    "; add them to the file");
-      }
-    } else {
-      for (const auto& r : t.rows) per_point.push_back(r[static_cast<std::size_t>(gc)]);
-    }
-  } else {
-    per_point = io::read_labels(file, "group");
+  if (wc < 0) {
+    for (const auto& r : t.rows) per_point.push_back(r[static_cast<std::size_t>(gc)]);
+    return per_point;
   }
+  std::map<std::string, std::string> of;
+  for (const auto& r : t.rows)
+    of[r[static_cast<std::size_t>(wc)]] = r[static_cast<std::size_t>(gc)];
+  std::vector<std::string> without;
+  for (const auto& p : points) {
+    const auto it = of.find(p);
+    if (it == of.end())
+      without.push_back(p);
+    else
+      per_point.push_back(it->second);
+  }
+  if (!without.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < without.size() && i < 20; ++i) list += (i ? ", " : "") + without[i];
+    throw Error(file.string() + ": no group for " + std::to_string(without.size()) + " point(s): " +
+                list + (without.size() > 20 ? ", ..." : "") + "; add them to the file");
+  }
+  return per_point;
+}
+
+Groups read_groups(const fs::path& file, const std::vector<std::string>& points) {
+  const std::vector<std::string> per_point = groups_per_point(file, points);
   if (per_point.size() != points.size())
     throw Error(file.string() + ": " + std::to_string(per_point.size()) + " groups for " +
                 std::to_string(points.size()) + " points; give one group per point");
+  Groups g;
   std::map<std::string, int> id;
   for (const auto& name : per_point) {
     auto [it, fresh] = id.emplace(name, static_cast<int>(g.names.size()));
@@ -95,6 +97,7 @@ Groups read_groups(const fs::path& file, const std::vector<std::string>& points)
   return g;
 }
 
+// --method: a method, a comma list of them, or "all"; throws std::invalid_argument.
 std::vector<core::CorrelationMethod> parse_methods(const std::string& spec) {
   if (spec == "all")
     return {core::CorrelationMethod::Pearson, core::CorrelationMethod::Spearman,
@@ -103,11 +106,7 @@ std::vector<core::CorrelationMethod> parse_methods(const std::string& spec) {
   std::string item;
   for (std::size_t i = 0; i <= spec.size(); ++i) {
     if (i == spec.size() || spec[i] == ',') {
-      try {
-        out.push_back(core::parse_correlation_method(item));
-      } catch (const std::invalid_argument& e) {
-        throw UsageError(std::string("--method: ") + e.what() + " (or all)");
-      }
+      out.push_back(core::parse_correlation_method(item));
       item.clear();
     } else {
       item += spec[i];
@@ -116,9 +115,27 @@ std::vector<core::CorrelationMethod> parse_methods(const std::string& spec) {
   return out;
 }
 
+// Every space must hold the same items in the same order.
+void check_same_items(const std::vector<Points>& spaces) {
+  const Points& ref = spaces[0];
+  for (std::size_t s = 1; s < spaces.size(); ++s) {
+    if (spaces[s].names == ref.names) continue;
+    std::size_t i = 0;
+    while (i < ref.names.size() && i < spaces[s].names.size() && ref.names[i] == spaces[s].names[i])
+      ++i;
+    throw Error(spaces[s].path + " holds " + std::to_string(spaces[s].names.size()) + " items, " +
+                ref.path + " " + std::to_string(ref.names.size()) +
+                (i < std::min(ref.names.size(), spaces[s].names.size())
+                     ? "; item " + std::to_string(i) + " is '" + spaces[s].names[i] +
+                           "' there and '" + ref.names[i] + "' here"
+                     : "") +
+                ". RSA needs the same items in the same order: pass --words");
+  }
+}
+
 void write_matrix_csv(const fs::path& path, const core::RowMatrixXd& m,
-                      const std::vector<std::string>& names) {
-  std::vector<std::string> header = {"word"};
+                      const std::vector<std::string>& names, const char* corner) {
+  std::vector<std::string> header = {corner};
   header.insert(header.end(), names.begin(), names.end());
   std::vector<std::vector<std::string>> rows;
   for (Eigen::Index i = 0; i < m.rows(); ++i) {
@@ -129,118 +146,52 @@ void write_matrix_csv(const fs::path& path, const core::RowMatrixXd& m,
   report::write_csv(path, header, rows);
 }
 
-std::string safe_name(std::string s) {
-  for (char& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  return s;
-}
-
-int run_rsa(const RsaOptions& o) {
-  set_threads(o.threads);
-  if (o.spaces.size() < 2)
-    throw UsageError("rsa compares at least two spaces: give two or more input files");
-  if (o.permutations < 0) throw UsageError("--permutations: 0 or more");
-  const auto methods = parse_methods(o.method);
-  const std::vector<std::string> names = space_names(o.names, o.spaces);
-
-  report::RunInfo info("rsa", command_line(), ACTLENS_VERSION);
-  info.start("read");
-  std::vector<Points> spaces;
-  for (const auto& s : o.spaces) spaces.push_back(load_points(s, o.points));
-  info.stop("read");
-  const Points& ref = spaces[0];
-  for (std::size_t s = 1; s < spaces.size(); ++s) {
-    if (spaces[s].names != ref.names) {
-      std::size_t i = 0;
-      while (i < ref.names.size() && i < spaces[s].names.size() &&
-             ref.names[i] == spaces[s].names[i])
-        ++i;
-      throw Error(spaces[s].path + " holds " + std::to_string(spaces[s].names.size()) + " items, " +
-                  ref.path + " " + std::to_string(ref.names.size()) +
-                  (i < std::min(ref.names.size(), spaces[s].names.size())
-                       ? "; item " + std::to_string(i) + " is '" + spaces[s].names[i] +
-                             "' there and '" + ref.names[i] + "' here"
-                       : "") +
-                  ". RSA needs the same items in the same order: pass --words");
-    }
-  }
-  const Eigen::Index n = ref.x.rows();
-  if (n < 3) throw Error(ref.path + ": RSA needs at least 3 items (got " + std::to_string(n) + ")");
-  std::optional<Groups> groups;
-  if (!o.groups.empty()) groups = read_groups(o.groups, ref.names);
-
-  report::OutputDir out(o.out, "rsa");
-  info.start("cosine");
-  std::vector<core::RowMatrixXd> cos;
-  for (const auto& p : spaces) {
-    unit_rows(p);  // names a zero vector by its word
-    cos.push_back(core::cosine_matrix(p.x));
-  }
-  info.stop("cosine");
-
-  info.start("rsa");
-  nlohmann::json j;
-  j["n_items"] = n;
-  j["items"] = ref.names;
-  j["spaces"] = nlohmann::json::array();
-  for (std::size_t s = 0; s < spaces.size(); ++s)
-    j["spaces"].push_back({{"name", names[s]},
-                           {"path", spaces[s].path},
-                           {"kind", spaces[s].kind},
-                           {"format", spaces[s].format},
-                           {"dim", spaces[s].x.cols()},
-                           {"vocab_size", spaces[s].vocab_size},
-                           {"missing", spaces[s].missing}});
-  j["pairs"] = nlohmann::json::array();
+// RSA of every pair of spaces by every method: rsa.json's "pairs" and "rsa_matrix",
+// rsa_scores.csv, and the space x space matrices of three or more spaces.
+void compare_spaces(const std::vector<core::RowMatrixXd>& cos,
+                    const std::vector<std::string>& names, const RsaOptions& o, const fs::path& out,
+                    nlohmann::json& j) {
+  j[sc::kJsonPairs] = nlohmann::json::array();
   nlohmann::json matrices = nlohmann::json::object();
   std::vector<std::vector<std::string>> score_rows;
-  for (const auto m : methods) {
-    core::RowMatrixXd r = core::RowMatrixXd::Identity(static_cast<Eigen::Index>(spaces.size()),
-                                                      static_cast<Eigen::Index>(spaces.size()));
-    for (std::size_t a = 0; a < spaces.size(); ++a)
-      for (std::size_t b = a + 1; b < spaces.size(); ++b) {
-        core::RsaScore sc;
+  const auto n = static_cast<Eigen::Index>(cos.size());
+  for (const auto m : parse_methods(o.method)) {
+    const std::string method = core::to_string(m);
+    core::RowMatrixXd r = core::RowMatrixXd::Identity(n, n);
+    for (Eigen::Index a = 0; a < n; ++a)
+      for (Eigen::Index b = a + 1; b < n; ++b) {
+        const auto& na = names[static_cast<std::size_t>(a)];
+        const auto& nb = names[static_cast<std::size_t>(b)];
+        core::RsaScore s;
         try {
-          sc = core::rsa(cos[a], cos[b], m, o.permutations, o.seed);
+          s = core::rsa(cos[static_cast<std::size_t>(a)], cos[static_cast<std::size_t>(b)], m,
+                        o.permutations, o.seed);
         } catch (const std::invalid_argument& e) {
-          throw Error(names[a] + " vs " + names[b] + ": " + e.what());
+          throw Error(na + " vs " + nb + ": " + e.what());
         }
-        r(static_cast<Eigen::Index>(a), static_cast<Eigen::Index>(b)) = sc.correlation.r;
-        r(static_cast<Eigen::Index>(b), static_cast<Eigen::Index>(a)) = sc.correlation.r;
-        nlohmann::json pj = {
-            {"a", names[a]},         {"b", names[b]},         {"method", core::to_string(m)},
-            {"r", sc.correlation.r}, {"p", sc.correlation.p}, {"n_pairs", sc.correlation.n}};
+        r(a, b) = r(b, a) = s.correlation.r;
+        nlohmann::json pj = {{sc::kPairA, na},          {sc::kPairB, nb},
+                             {sc::kPairMethod, method}, {sc::kPairR, s.correlation.r},
+                             {"p", s.correlation.p},    {"n_pairs", s.correlation.n}};
         if (o.permutations > 0) {
-          pj["permutations"] = sc.permutations;
-          pj["permutation_p"] = sc.permutation_p;
+          pj["permutations"] = s.permutations;
+          pj["permutation_p"] = s.permutation_p;
         }
-        j["pairs"].push_back(pj);
-        score_rows.push_back(
-            {names[a], names[b], core::to_string(m), report::format_double(sc.correlation.r),
-             report::format_double(sc.correlation.p), std::to_string(sc.correlation.n),
-             o.permutations > 0 ? report::format_double(sc.permutation_p) : ""});
-        spdlog::info("RSA ({}) {} vs {}: r = {:.3f} (p = {:.3g}{})", core::to_string(m), names[a],
-                     names[b], sc.correlation.r, sc.correlation.p,
+        j[sc::kJsonPairs].push_back(pj);
+        score_rows.push_back({na, nb, method, report::format_double(s.correlation.r),
+                              report::format_double(s.correlation.p),
+                              std::to_string(s.correlation.n),
+                              o.permutations > 0 ? report::format_double(s.permutation_p) : ""});
+        spdlog::info("RSA ({}) {} vs {}: r = {:.3f} (p = {:.3g}{})", method, na, nb,
+                     s.correlation.r, s.correlation.p,
                      o.permutations > 0 ? fmt::format(", permutation p = {:.4g} of {}",
-                                                      sc.permutation_p, sc.permutations)
+                                                      s.permutation_p, s.permutations)
                                         : "");
       }
-    matrices[core::to_string(m)] = std::vector<std::vector<double>>();
+    matrices[method] = std::vector<std::vector<double>>();
     for (Eigen::Index a = 0; a < r.rows(); ++a)
-      matrices[core::to_string(m)].push_back(
-          std::vector<double>(r.row(a).data(), r.row(a).data() + r.cols()));
-    if (spaces.size() > 2) {
-      std::vector<std::vector<std::string>> rows;
-      for (Eigen::Index a = 0; a < r.rows(); ++a) {
-        std::vector<std::string> row = {names[static_cast<std::size_t>(a)]};
-        for (Eigen::Index b = 0; b < r.cols(); ++b) row.push_back(report::format_double(r(a, b)));
-        rows.push_back(std::move(row));
-      }
-      std::vector<std::string> header = {"space"};
-      header.insert(header.end(), names.begin(), names.end());
-      report::write_csv(out.path() / ("rsa_matrix_" + std::string(core::to_string(m)) + ".csv"),
-                        header, rows);
-    }
+      matrices[method].push_back(std::vector<double>(r.row(a).data(), r.row(a).data() + r.cols()));
+    if (cos.size() > 2) write_matrix_csv(out / sc::matrix_file(method), r, names, "space");
   }
   j["rsa_matrix"] = matrices;
   if (o.permutations > 0)
@@ -250,117 +201,167 @@ int run_rsa(const RsaOptions& o) {
         {"statistic",
          "items of the second space relabelled at random (Mantel); one-sided p = "
          "(1 + #{r_perm >= r}) / (1 + permutations)"}};
-  report::write_csv(out.path() / "rsa_scores.csv",
+  report::write_csv(out / sc::kScores,
                     {"space_a", "space_b", "method", "r", "p", "n_pairs", "permutation_p"},
                     score_rows);
+}
 
-  if (groups) {
-    nlohmann::json sj = nlohmann::json::object();
-    std::vector<std::vector<std::string>> sel_rows;
-    std::string summary;
-    for (std::size_t s = 0; s < spaces.size(); ++s) {
-      core::Selectivity sel;
-      try {
-        sel = core::selectivity_index(cos[s], groups->index);
-      } catch (const std::invalid_argument& e) {
-        std::string msg = e.what();
-        for (std::size_t g = 0; g < groups->names.size(); ++g) {
-          const std::string key = "group " + std::to_string(g) + " ";
-          if (const auto at = msg.find(key); at != std::string::npos)
-            msg.replace(at, key.size() - 1, "group '" + groups->names[g] + "'");
-        }
-        throw Error(o.groups + ": " + msg);
+// The selectivity index of every space: rsa.json's "selectivity" and selectivity.csv.
+void write_selectivity(const std::vector<core::RowMatrixXd>& cos,
+                       const std::vector<std::string>& names, const Groups& groups,
+                       const std::string& groups_file, const fs::path& out, nlohmann::json& j) {
+  nlohmann::json sj = nlohmann::json::object();
+  std::vector<std::vector<std::string>> sel_rows;
+  std::string summary;
+  const auto& gn = groups.names;
+  for (std::size_t s = 0; s < cos.size(); ++s) {
+    core::Selectivity sel;
+    try {
+      sel = core::selectivity_index(cos[s], groups.index);
+    } catch (const std::invalid_argument& e) {
+      std::string msg = e.what();  // core names groups by index: name them as the file does
+      for (std::size_t g = 0; g < gn.size(); ++g) {
+        const std::string key = "group " + std::to_string(g) + " ";
+        if (const auto at = msg.find(key); at != std::string::npos)
+          msg.replace(at, key.size() - 1, "group '" + gn[g] + "'");
       }
-      nlohmann::json within = nlohmann::json::object(), between = nlohmann::json::array();
-      for (std::size_t a = 0; a < groups->names.size(); ++a) {
-        const auto ai = static_cast<Eigen::Index>(a);
-        within[groups->names[a]] = sel.within[ai];
-        sel_rows.push_back({names[s], groups->names[a], groups->names[a], "within",
-                            report::format_double(sel.within[ai])});
-        for (std::size_t b = a + 1; b < groups->names.size(); ++b) {
-          const auto bi = static_cast<Eigen::Index>(b);
-          between.push_back(
-              {{"a", groups->names[a]}, {"b", groups->names[b]}, {"mean", sel.between(ai, bi)}});
-          sel_rows.push_back({names[s], groups->names[a], groups->names[b], "between",
-                              report::format_double(sel.between(ai, bi))});
-        }
-      }
-      sj[names[s]] = {{"index", sel.index},
-                      {"numerator", sel.numerator},
-                      {"denominator", sel.denominator},
-                      {"within", within},
-                      {"between", between}};
-      summary += fmt::format("{}{:.2f} for {}", s ? ", " : "", sel.index, names[s]);
+      throw Error(groups_file + ": " + msg);
     }
-    j["selectivity"] = sj;
-    j["groups"] = groups->names;
-    j["selectivity_formula"] =
-        "index = mean over groups g of within_g / mean over group pairs a<b of between_ab; "
-        "within_g = mean cosine of the pairs i<j inside g, between_ab = mean over pairs with one "
-        "item in a and one in b (the seed's masks 1,4,9 over 2,3,6 for three groups)";
-    report::write_csv(out.path() / "selectivity.csv",
-                      {"space", "group_a", "group_b", "kind", "mean"}, sel_rows);
-    spdlog::info("Selectivity index is {}", summary);
+    nlohmann::json within = nlohmann::json::object(), between = nlohmann::json::array();
+    for (std::size_t a = 0; a < gn.size(); ++a) {
+      const auto ai = static_cast<Eigen::Index>(a);
+      within[gn[a]] = sel.within[ai];
+      sel_rows.push_back(
+          {names[s], gn[a], gn[a], sc::kWithin, report::format_double(sel.within[ai])});
+      for (std::size_t b = a + 1; b < gn.size(); ++b) {
+        const auto bi = static_cast<Eigen::Index>(b);
+        between.push_back({{"a", gn[a]}, {"b", gn[b]}, {"mean", sel.between(ai, bi)}});
+        sel_rows.push_back(
+            {names[s], gn[a], gn[b], sc::kBetween, report::format_double(sel.between(ai, bi))});
+      }
+    }
+    sj[names[s]] = {{"index", sel.index},
+                    {"numerator", sel.numerator},
+                    {"denominator", sel.denominator},
+                    {"within", within},
+                    {"between", between}};
+    summary += fmt::format("{}{:.2f} for {}", s ? ", " : "", sel.index, names[s]);
   }
+  j["selectivity"] = sj;
+  j["groups"] = gn;
+  j["selectivity_formula"] =
+      "index = mean over groups g of within_g / mean over group pairs a<b of between_ab; "
+      "within_g = mean cosine of the pairs i<j inside g, between_ab = mean over pairs with one "
+      "item in a and one in b (the seed's masks 1,4,9 over 2,3,6 for three groups)";
+  report::write_csv(out / sc::kSelectivity, {"space", "group_a", "group_b", "kind", "mean"},
+                    sel_rows);
+  spdlog::info("Selectivity index is {}", summary);
+}
+
+// pairs.csv: every item pair i < j (the upper triangles) with its similarity in each space, and
+// whether it is within or between groups (the seed's strip plot and RSA scatter).
+void write_pairs(const fs::path& path, const std::vector<core::RowMatrixXd>& cos,
+                 const std::vector<std::string>& names, const std::vector<std::string>& items,
+                 const std::optional<Groups>& groups) {
+  std::vector<std::string> header = {sc::kI, sc::kJ, sc::kItemI, sc::kItemJ};
+  if (groups) header.insert(header.end(), {sc::kGroupI, sc::kGroupJ, sc::kKind});
+  for (const auto& nm : names) header.push_back(sc::cosine_column(nm));
+  const auto n = static_cast<Eigen::Index>(items.size());
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(static_cast<std::size_t>(n * (n - 1) / 2));
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index jj = i + 1; jj < n; ++jj) {
+      const auto iu = static_cast<std::size_t>(i), ju = static_cast<std::size_t>(jj);
+      std::vector<std::string> row = {std::to_string(i), std::to_string(jj), items[iu], items[ju]};
+      if (groups) {
+        const int gi = groups->index[iu], gj = groups->index[ju];
+        row.insert(row.end(), {groups->names[static_cast<std::size_t>(gi)],
+                               groups->names[static_cast<std::size_t>(gj)],
+                               gi == gj ? sc::kWithin : sc::kBetween});
+      }
+      for (const auto& c : cos) row.push_back(report::format_double(c(i, jj)));
+      rows.push_back(std::move(row));
+    }
+  report::write_csv(path, header, rows);
+}
+
+nlohmann::json spaces_json(const std::vector<Points>& spaces,
+                           const std::vector<std::string>& names) {
+  nlohmann::json j;
+  j["n_items"] = spaces[0].x.rows();
+  j[sc::kJsonItems] = spaces[0].names;
+  j[sc::kJsonSpaces] = nlohmann::json::array();
+  for (std::size_t s = 0; s < spaces.size(); ++s)
+    j[sc::kJsonSpaces].push_back({{sc::kJsonName, names[s]},
+                                  {"path", spaces[s].path},
+                                  {"kind", spaces[s].kind},
+                                  {"format", spaces[s].format},
+                                  {"dim", spaces[s].x.cols()},
+                                  {"vocab_size", spaces[s].vocab_size},
+                                  {"missing", spaces[s].missing}});
+  return j;
+}
+
+int run_rsa(const RsaOptions& o, Command& cmd) {
+  if (o.spaces.size() < 2)
+    throw UsageError("rsa compares at least two spaces: give two or more input files");
+  const std::vector<std::string> names = space_names(o.names, o.spaces);
+
+  report::RunInfo& info = cmd.start();
+  info.start("read");
+  std::vector<Points> spaces;
+  for (const auto& s : o.spaces) spaces.push_back(load_points(s, o.points));
+  info.stop("read");
+  check_same_items(spaces);
+  const Points& ref = spaces[0];
+  const Eigen::Index n = ref.x.rows();
+  if (n < 3) throw Error(ref.path + ": RSA needs at least 3 items (got " + std::to_string(n) + ")");
+  std::optional<Groups> groups;
+  if (!o.groups.empty()) groups = read_groups(o.groups, ref.names);
+
+  report::OutputDir& out = cmd.output();
+  info.start("cosine");
+  std::vector<core::RowMatrixXd> cos;
+  for (const auto& p : spaces) {
+    unit_rows(p);  // only its check: names a zero vector by its word
+    cos.push_back(core::cosine_matrix(p.x));
+  }
+  info.stop("cosine");
+
+  info.start("rsa");
+  nlohmann::json j = spaces_json(spaces, names);
+  compare_spaces(cos, names, o, out.path(), j);
+  if (groups) write_selectivity(cos, names, *groups, o.groups, out.path(), j);
   info.stop("rsa");
 
   info.start("write");
   for (std::size_t s = 0; s < spaces.size(); ++s) {
-    const std::string stem = "cosine_" + safe_name(names[s]);
+    const std::string stem = sc::cosine_stem(names[s]);
     io::write_npy(out.path() / (stem + ".npy"), io::make_array(cos[s]));
-    write_matrix_csv(out.path() / (stem + ".csv"), cos[s], ref.names);
+    write_matrix_csv(out.path() / (stem + ".csv"), cos[s], ref.names, "word");
   }
-  // pairs.csv: every item pair i < j (the upper triangles) with its similarity in each space, and
-  // whether it is within or between groups (the seed's strip plot and RSA scatter).
-  {
-    std::vector<std::string> header = {"i", "j", "item_i", "item_j"};
-    if (groups) header.insert(header.end(), {"group_i", "group_j", "kind"});
-    for (const auto& nm : names) header.push_back("cos_" + nm);
-    std::vector<std::vector<std::string>> rows;
-    rows.reserve(static_cast<std::size_t>(n * (n - 1) / 2));
-    for (Eigen::Index i = 0; i < n; ++i)
-      for (Eigen::Index jj = i + 1; jj < n; ++jj) {
-        const auto iu = static_cast<std::size_t>(i), ju = static_cast<std::size_t>(jj);
-        std::vector<std::string> row = {std::to_string(i), std::to_string(jj), ref.names[iu],
-                                        ref.names[ju]};
-        if (groups) {
-          const int gi = groups->index[iu], gj = groups->index[ju];
-          row.insert(row.end(), {groups->names[static_cast<std::size_t>(gi)],
-                                 groups->names[static_cast<std::size_t>(gj)],
-                                 gi == gj ? "within" : "between"});
-        }
-        for (const auto& c : cos) row.push_back(report::format_double(c(i, jj)));
-        rows.push_back(std::move(row));
-      }
-    report::write_csv(out.path() / "pairs.csv", header, rows);
-  }
-  report::write_json(out.path() / "rsa.json", j);
+  write_pairs(out.path() / sc::kPairs, cos, names, ref.names, groups);
+  report::write_json(out.path() / sc::kJson, j);
   info.stop("write");
   for (std::size_t s = 0; s < spaces.size(); ++s)
     info.add_input(names[s], spaces[s].path, spaces[s].format, spaces[s].bytes);
   if (groups) info.add_input("groups", o.groups, "groups", fs::file_size(o.groups));
-  auto& opt = info.options();
-  opt["method"] = o.method;
-  opt["permutations"] = o.permutations;
-  opt["seed"] = o.seed;
-  opt["words"] = o.points.words;
-  info.summary()["pairs"] = j["pairs"];
+  info.summary()["pairs"] = j[sc::kJsonPairs];
   if (groups) info.summary()["selectivity"] = j["selectivity"];
-  draw_figures("rsa", out.path(), out.target(), o.figures, info);
-  info.write(out.path());
-  out.commit();
-  spdlog::info("results in {}", out.target().string());
-  return 0;
+  return cmd.finish();
 }
 
 }  // namespace
 
 Runner register_rsa(CLI::App& app) {
   auto o = std::make_shared<RsaOptions>();
-  auto* sub = app.add_subcommand(
-      "rsa",
-      "Representational similarity analysis: cosine matrices of two or more spaces of the same "
-      "items, the correlation of their upper triangles, and a category selectivity index");
+  auto cmd = Command::add(
+      app, {"rsa",
+            "Representational similarity analysis: cosine matrices of two or more spaces of the "
+            "same items, the correlation of their upper triangles, and a category selectivity "
+            "index",
+            "results/rsa"});
+  CLI::App* sub = &cmd->app();
   sub->add_option("spaces", o->spaces,
                   "Two or more inputs with the same items: embedding files (GloVe/word2vec "
                   "text or binary, .npy with --vocab, a GPT-2 folder) or activations")
@@ -373,6 +374,14 @@ Runner register_rsa(CLI::App& app) {
   sub->add_option("--method", o->method,
                   "Correlation of the upper triangles: pearson (the seed, np.corrcoef), spearman, "
                   "kendall (tau-b), a comma list, or all")
+      ->check([](const std::string& s) -> std::string {
+        try {
+          parse_methods(s);
+          return {};
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what()) + " (or all)";
+        }
+      })
       ->capture_default_str();
   sub->add_option("--permutations", o->permutations,
                   "Permutation test: relabel the items of the second space this many times "
@@ -381,11 +390,7 @@ Runner register_rsa(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of the permutations")->capture_default_str();
   add_points_options(sub, o->points);
-  add_threads_option(*sub, o->threads, "Threads (0 = all cores)")->capture_default_str();
-  sub->add_option("-o,--out", o->out, "Output folder")->capture_default_str();
-  add_figure_options(*sub, o->figures);
-  add_config_option(*sub);
-  return [o] { return run_rsa(*o); };
+  return cmd->runner([o](Command& c) { return run_rsa(*o, c); });
 }
 
 }  // namespace actlens::cli

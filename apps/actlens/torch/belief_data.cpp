@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/json_file.hpp"
 #include "actlens/io/process_json.hpp"
 #include "actlens/model/gpt2.hpp"

@@ -4,38 +4,38 @@
 // (the mean activation over --positive texts minus that over --negative texts, each text first
 // aggregated over its tokens as `actlens capture --aggregate` does), or is read from --vector.
 //
-// Next-token probabilities at a prompt's last position: softmax(ln_f(x) @ wte^T) in float32
-// (GPT-2's unembedding is tied to its token embedding). The edit adds m * v[hook] at every
-// position of every hook; the edited activation flows on, so a later hook sees the effect of an
-// earlier one and then adds its own vector.
+// The math (the contrastive vector, the edit m * v[hook] at every position, next-token
+// probabilities, top-k and KL) is model/steering.hpp's; this file reads the flags and inputs,
+// calls it, writes next_tokens.csv / steering_vectors.npy / run.json and prints the table.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
-#include <map>
-#include <set>
 #include <string>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/content_hash.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/gpt2_tokenizer.hpp"
 #include "actlens/io/json_file.hpp"
 #include "actlens/io/keyword_filter.hpp"
 #include "actlens/io/npy.hpp"
+#include "actlens/io/shape.hpp"
 #include "actlens/io/text_corpus.hpp"
 #include "actlens/model/capture.hpp"
 #include "actlens/model/gpt2.hpp"
+#include "actlens/model/steering.hpp"
 #include "actlens/report/interrupt.hpp"
 #include "actlens/report/output_dir.hpp"
 #include "actlens/report/progress.hpp"
 #include "actlens/report/run_info.hpp"
 #include "actlens/report/writers.hpp"
 #include "cli_common.hpp"
+#include "command.hpp"
 #include "steer_options.hpp"
 #include "torch_commands.hpp"
 
@@ -43,12 +43,6 @@ namespace actlens::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string shape_str(const std::vector<std::int64_t>& s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 // Shortest "%.Ng" that reads back as the same float (9 digits at most).
 std::string format_float(float v) {
@@ -186,35 +180,19 @@ TextSet read_texts(const fs::path& path, const std::string& flag, const std::str
   return s;
 }
 
-// Mean over the rows of each hook's capture (texts, or tokens for `all`), in double.
-std::vector<std::vector<double>> hook_means(const std::map<std::string, model::HookOutput>& out,
-                                            const std::vector<std::string>& hooks, std::int64_t d) {
-  std::vector<std::vector<double>> means;
-  for (const auto& h : hooks) {
-    const auto& o = out.at(h);
-    std::vector<double> m(static_cast<std::size_t>(d), 0.0);
-    for (std::int64_t r = 0; r < o.rows; ++r)
-      for (std::int64_t j = 0; j < d; ++j)
-        m[static_cast<std::size_t>(j)] += o.data[static_cast<std::size_t>(r * d + j)];
-    for (auto& x : m) x /= static_cast<double>(std::max<std::int64_t>(o.rows, 1));
-    means.push_back(std::move(m));
-  }
-  return means;
-}
-
-// --vector FILE: [d] for every hook or [n_hooks, d], one row per hook in forward order.
-std::vector<std::vector<float>> read_vector_file(const fs::path& path,
-                                                 const std::vector<std::string>& hooks,
-                                                 std::int64_t d) {
+// --vector FILE: [d] for every hook or [n_hooks, d], one row per hook in forward order. Returns
+// [n_hooks, d] float32.
+torch::Tensor read_vector_file(const fs::path& path, const std::vector<std::string>& hooks,
+                               std::int64_t d) {
   if (!fs::exists(path)) throw Error(path.string() + ": no such file; check --vector");
   const io::Array a = io::read_npy(path);
   const auto n = static_cast<std::int64_t>(hooks.size());
   const bool one = a.shape.size() == 1 && a.shape[0] == d;
   const bool per_hook = a.shape.size() == 2 && a.shape[0] == n && a.shape[1] == d;
   if (!one && !per_hook)
-    throw Error(path.string() + ": shape " + shape_str(a.shape) + " does not fit " +
+    throw Error(path.string() + ": shape " + io::shape_str(a.shape) + " does not fit " +
                 std::to_string(n) + " hook(s) of d_model " + std::to_string(d) + ": expected " +
-                shape_str({d}) + " (one vector for every hook) or " + shape_str({n, d}) +
+                io::shape_str({d}) + " (one vector for every hook) or " + io::shape_str({n, d}) +
                 " (one row per hook, in forward order: " + hooks.front() + (n > 1 ? ", ..." : "") +
                 ")");
   if (a.dtype == io::DType::Bool)
@@ -228,11 +206,11 @@ std::vector<std::vector<float>> read_vector_file(const fs::path& path,
                              std::to_string(i % static_cast<std::size_t>(d)) + "]") +
                   " is " + (std::isnan(v[i]) ? "NaN" : "Inf") +
                   "; a steering vector must be finite");
-  std::vector<std::vector<float>> rows;
-  for (std::int64_t h = 0; h < n; ++h) {
-    const std::int64_t r = one ? 0 : h;
-    rows.emplace_back(v.begin() + r * d, v.begin() + (r + 1) * d);
-  }
+  torch::Tensor rows = torch::empty({n, d}, torch::kFloat32);
+  auto ra = rows.accessor<float, 2>();
+  for (std::int64_t h = 0; h < n; ++h)
+    for (std::int64_t j = 0; j < d; ++j)
+      ra[h][j] = static_cast<float>(v[static_cast<std::size_t>((one ? 0 : h) * d + j)]);
   return rows;
 }
 
@@ -241,19 +219,8 @@ struct Prompt {
   std::vector<std::int32_t> ids;
 };
 
-struct NextToken {
-  std::vector<std::int64_t> ids;
-  std::vector<float> probs, logits;
-  double kl = 0;  // KL(unsteered || this), nats
-};
-
-}  // namespace
-
-int run_gpt2_steer(const SteerOptions& o) {
-  set_threads(o.threads);
-  set_torch_threads(o.threads);
-
-  // ---- flags ----
+// The flags of text mode, each alone and together (before anything is read).
+void check_text_flags(const SteerOptions& o) {
   if (!o.from.empty() || !o.to.empty() || o.depth != 0 || o.length != 0)
     throw UsageError(
         "--from, --to, --depth and --length belong to belief mode (an `actlens train` checkpoint "
@@ -280,51 +247,18 @@ int run_gpt2_steer(const SteerOptions& o) {
   if (o.multipliers.empty()) throw UsageError("--multipliers: give at least one");
   for (double m : o.multipliers)
     if (!std::isfinite(m)) throw UsageError("--multipliers: every value must be finite");
-  if (o.batch_size < 1) throw UsageError("--batch-size must be >= 1");
   if (o.top_k < 1) throw UsageError("--top-k " + std::to_string(o.top_k) + ": must be >= 1");
-  const model::Aggregation agg = model::Aggregation::parse(o.aggregate);
-  const torch::ScalarType dtype = model::parse_dtype(o.dtype);
-  const torch::Device device = model::parse_device(o.device);
-  if (device.is_cpu() && dtype == torch::kFloat16)
-    throw UsageError("--dtype float16 needs --device cuda; on the CPU use bfloat16 or float32");
+}
 
-  report::RunInfo info("steer", command_line(), ACTLENS_VERSION);
-  info.start("prepare");
-  const fs::path model_dir = o.model;
-  const fs::path tok_dir = o.tokenizer.empty() ? model_dir : fs::path(o.tokenizer);
+// config.json of the --model folder.
+model::Gpt2Config read_model_config(const SteerOptions& o) {
   if (o.model.empty()) throw UsageError("--model is required");
-  if (!fs::is_directory(model_dir))
-    throw Error(model_dir.string() +
-                ": not a folder; --model takes a Hugging Face GPT-2 folder "
-                "(config.json + model.safetensors or pytorch_model.bin)");
-  if (!fs::exists(model_dir / "config.json"))
-    throw Error((model_dir / "config.json").string() +
-                ": missing; is --model a Hugging Face "
-                "model folder?");
-  const auto cfg = [&] {
-    const fs::path p = model_dir / "config.json";
-    return model::Gpt2Config::from_json(io::read_json_file(p, "a config.json file"), p.string());
-  }();
-  const int n_layers = static_cast<int>(cfg.n_layer);
-  const std::int64_t d = cfg.n_embd;
-  if (o.top_k > cfg.vocab_size)
-    throw UsageError("--top-k " + std::to_string(o.top_k) + ": the model has only " +
-                     std::to_string(cfg.vocab_size) + " tokens");
-  const auto layers =
-      o.layers == "all" ? std::vector<int>{} : parse_layers(o.layers, n_layers, "--layers");
-  const auto hooks = model::resolve_hooks(o.hooks, n_layers, layers);
-  check_steerable(hooks);
-  const auto n_hooks = static_cast<std::int64_t>(hooks.size());
+  return model::Gpt2Config::from_folder(o.model, "is --model a Hugging Face model folder?");
+}
 
-  const auto tok = io::Gpt2Tokenizer::from_folder(tok_dir);
-  const auto max_length = static_cast<std::size_t>(cfg.n_positions);
-
-  // multipliers: the unsteered baseline first, then the given ones (without repeats)
-  std::vector<double> mults = {0.0};
-  for (double m : o.multipliers)
-    if (std::find(mults.begin(), mults.end(), m) == mults.end()) mults.push_back(m);
-
-  // ---- prompts ----
+// --prompt values, then the records of --prompts-file, tokenized.
+std::vector<Prompt> read_prompts(const SteerOptions& o, const io::Gpt2Tokenizer& tok,
+                                 std::size_t max_length, report::RunInfo& info) {
   std::vector<Prompt> prompts;
   for (std::size_t i = 0; i < o.prompts.size(); ++i)
     prompts.push_back({o.prompts[i], "--prompt " + std::to_string(i + 1), {}});
@@ -351,267 +285,97 @@ int run_gpt2_steer(const SteerOptions& o) {
                   " tokens, more than the model's n_positions (" + std::to_string(max_length) +
                   "); shorten it");
   }
+  return prompts;
+}
 
-  // ---- texts of the contrastive vector ----
-  TextSet pos, neg;
-  if (!from_file) {
-    pos = read_texts(o.positive, "--positive", o.text_column, tok, max_length, agg);
-    neg = read_texts(o.negative, "--negative", o.text_column, tok, max_length, agg);
-    info.add_input("positive", o.positive, std::to_string(pos.texts.size()) + " texts",
-                   fs::file_size(o.positive), io::hash_file(o.positive));
-    info.add_input("negative", o.negative, std::to_string(neg.texts.size()) + " texts",
-                   fs::file_size(o.negative), io::hash_file(o.negative));
+// A token id as text; ids beyond the tokenizer (a padded vocabulary) as "<id N>".
+std::string token_text(const io::Gpt2Tokenizer& tok, std::int64_t id) {
+  try {
+    return io::utf8_lossy(tok.token_bytes(static_cast<std::int32_t>(id)));
+  } catch (const Error&) {
+    return "<id " + std::to_string(id) + ">";
   }
-  std::vector<std::vector<float>> vectors;  // [n_hooks][d]
-  if (from_file) {
-    vectors = read_vector_file(o.vector, hooks, d);
-    info.add_input("vector", o.vector, "steering vector", fs::file_size(o.vector),
-                   io::hash_file(o.vector));
-  }
-  report::OutputDir out(o.out, "steer");
-  info.stop("prepare");
+}
 
-  info.start("load_model");
-  torch::InferenceMode guard;
-  const auto m = model::Gpt2Model::load(model_dir, {device, dtype});
-  info.stop("load_model");
-  spdlog::info(
-      "{}: {} layers, d_model {}, {} heads on {} ({}); {} prompt(s), {} hook(s), {} "
-      "multiplier(s) besides the unsteered run",
-      model_dir.string(), cfg.n_layer, cfg.n_embd, cfg.n_head, device.str(),
-      model::dtype_name(dtype), prompts.size(), hooks.size(), mults.size() - 1);
+using Results = std::vector<std::vector<model::NextTokens>>;  // [prompt][multiplier]
 
-  // ---- the vector: mean over --positive minus mean over --negative ----
-  if (!from_file) {
-    info.start("vectors");
-    model::CaptureOptions copt;
-    copt.batch_size = o.batch_size;
-    copt.pad_id = tok.eos_id();
-    copt.pattern_width = std::max(pos.width, neg.width);
-    report::Progress progress("vectors", pos.texts.size() + neg.texts.size(), true);
-    auto step = [&](std::size_t k) {
-      report::check_interrupted();
-      progress.advance(k);
-    };
-    const auto mp = hook_means(model::capture(m, pos.texts, hooks, agg, copt, step), hooks, d);
-    const auto mn = hook_means(model::capture(m, neg.texts, hooks, agg, copt, step), hooks, d);
-    progress.finish();
-    for (std::int64_t h = 0; h < n_hooks; ++h) {
-      std::vector<float> v(static_cast<std::size_t>(d));
-      for (std::size_t j = 0; j < v.size(); ++j)
-        v[j] = static_cast<float>(mp[static_cast<std::size_t>(h)][j] -
-                                  mn[static_cast<std::size_t>(h)][j]);
-      vectors.push_back(std::move(v));
+void write_next_tokens(const fs::path& file, const std::vector<Prompt>& prompts,
+                       const std::vector<double>& mults, const Results& results,
+                       const io::Gpt2Tokenizer& tok) {
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t p = 0; p < prompts.size(); ++p)
+    for (std::size_t j = 0; j < mults.size(); ++j) {
+      const model::NextTokens& nt = results[p][j];
+      for (std::size_t q = 0; q < nt.ids.size(); ++q)
+        rows.push_back({std::to_string(p), io::utf8_lossy(prompts[p].text),
+                        report::format_double(mults[j]), std::to_string(q + 1),
+                        std::to_string(nt.ids[q]), token_text(tok, nt.ids[q]),
+                        format_float(nt.probs[q]), format_float(nt.logits[q])});
     }
-    info.stop("vectors");
-  }
-  std::vector<double> norms;
-  for (const auto& v : vectors) {
-    double s = 0;
-    for (float x : v) s += static_cast<double>(x) * x;
-    norms.push_back(std::sqrt(s));
-  }
-  for (std::int64_t h = 0; h < n_hooks; ++h)
-    spdlog::debug("{}: steering vector norm {:.6g}", hooks[static_cast<std::size_t>(h)],
-                  norms[static_cast<std::size_t>(h)]);
-  std::vector<torch::Tensor> vec_t;  // [d] on the model's device and dtype
-  for (const auto& v : vectors)
-    vec_t.push_back(
-        torch::from_blob(const_cast<float*>(v.data()), {d}, torch::kFloat32).to(device, dtype));
+  report::write_csv(
+      file,
+      {"prompt_index", "prompt", "multiplier", "rank", "token_id", "token", "probability", "logit"},
+      rows);
+}
 
-  // ---- steered forward passes: rows (prompt, multiplier); a prompt's rows run together ----
-  info.start("forward");
-  const std::size_t n_mult = mults.size(), n_prompts = prompts.size();
-  const std::size_t per_batch =
-      std::max<std::size_t>(1, static_cast<std::size_t>(o.batch_size) / n_mult);
-  const auto k = static_cast<std::int64_t>(o.top_k);
-  std::vector<std::vector<NextToken>> results(n_prompts, std::vector<NextToken>(n_mult));
-  report::Progress progress("steer", n_prompts * n_mult, true);
-  for (std::size_t p0 = 0; p0 < n_prompts; p0 += per_batch) {
-    report::check_interrupted();
-    const std::size_t p1 = std::min(n_prompts, p0 + per_batch);
-    const auto B = static_cast<std::int64_t>((p1 - p0) * n_mult);
-    std::int64_t T = 0;
-    for (std::size_t p = p0; p < p1; ++p)
-      T = std::max(T, static_cast<std::int64_t>(prompts[p].ids.size()));
-    torch::Tensor ids = torch::full({B, T}, static_cast<std::int64_t>(tok.eos_id()), torch::kInt64);
-    torch::Tensor mask = torch::zeros({B, T}, torch::kInt64);
-    torch::Tensor last = torch::zeros({B}, torch::kInt64);
-    torch::Tensor coef = torch::zeros({B}, torch::kFloat32);
-    {
-      auto ia = ids.accessor<std::int64_t, 2>();
-      auto ma = mask.accessor<std::int64_t, 2>();
-      auto la = last.accessor<std::int64_t, 1>();
-      auto ca = coef.accessor<float, 1>();
-      for (std::size_t p = p0; p < p1; ++p)
-        for (std::size_t j = 0; j < n_mult; ++j) {
-          const auto r = static_cast<std::int64_t>((p - p0) * n_mult + j);
-          const auto& pid = prompts[p].ids;
-          for (std::size_t t = 0; t < pid.size(); ++t) {
-            ia[r][static_cast<std::int64_t>(t)] = pid[t];
-            ma[r][static_cast<std::int64_t>(t)] = 1;
-          }
-          la[r] = static_cast<std::int64_t>(pid.size()) - 1;
-          ca[r] = static_cast<float>(mults[j]);
-        }
-    }
-    const torch::Tensor c = coef.to(device, dtype).view({B, 1, 1});
-    model::Hooks edits;
-    for (std::int64_t h = 0; h < n_hooks; ++h) {
-      const torch::Tensor v = vec_t[static_cast<std::size_t>(h)];
-      edits.add_editor(hooks[static_cast<std::size_t>(h)],
-                       [c, v](const torch::Tensor& x) { return x + c * v; });
-    }
-    const torch::Tensor hidden = m.forward(ids, mask, edits);  // [B, T, d]
-    const torch::Tensor at_last =
-        hidden.index({torch::arange(B, torch::TensorOptions().device(hidden.device())),
-                      last.to(hidden.device())});               // [B, d]
-    const torch::Tensor logits = m.logits(at_last);             // [B, V] float32
-    const torch::Tensor logp = torch::log_softmax(logits, -1);  // [B, V]
-    const torch::Tensor probs = logp.exp();
-    const auto top = torch::topk(probs, k, -1);
-    const torch::Tensor top_p = std::get<0>(top).cpu().contiguous();
-    const torch::Tensor top_i = std::get<1>(top).cpu().contiguous();
-    const torch::Tensor top_l = logits.gather(-1, std::get<1>(top)).cpu().contiguous();
-    // KL(unsteered || steered) per row: the unsteered row of each prompt is its first
-    const torch::Tensor base =
-        logp.view({static_cast<std::int64_t>(p1 - p0), static_cast<std::int64_t>(n_mult), -1});
-    const torch::Tensor base_lp = base.select(1, 0).unsqueeze(1);
-    const torch::Tensor kl =
-        (base_lp.exp() * (base_lp - base)).sum(-1).view({B}).to(torch::kFloat64).cpu();
-    const auto ia = top_i.accessor<std::int64_t, 2>();
-    const auto pa = top_p.accessor<float, 2>();
-    const auto la = top_l.accessor<float, 2>();
-    const auto ka = kl.accessor<double, 1>();
-    for (std::size_t p = p0; p < p1; ++p)
-      for (std::size_t j = 0; j < n_mult; ++j) {
-        const auto r = static_cast<std::int64_t>((p - p0) * n_mult + j);
-        NextToken& nt = results[p][j];
-        for (std::int64_t q = 0; q < k; ++q) {
-          nt.ids.push_back(ia[r][q]);
-          nt.probs.push_back(pa[r][q]);
-          nt.logits.push_back(la[r][q]);
-        }
-        nt.kl = std::max(0.0, ka[r]);
-      }
-    progress.advance(static_cast<std::uint64_t>(B));
-  }
-  progress.finish();
-  info.stop("forward");
-
-  // ---- results ----
-  info.start("write");
-  auto token_text = [&](std::int64_t id) {
-    try {
-      return io::utf8_lossy(tok.token_bytes(static_cast<std::int32_t>(id)));
-    } catch (const Error&) {
-      return "<id " + std::to_string(id) + ">";  // beyond the tokenizer (a padded vocabulary)
-    }
-  };
-  {
-    io::Array a;
-    a.dtype = io::DType::F32;
-    a.shape = {n_hooks, d};
-    a.data.resize(static_cast<std::size_t>(n_hooks * d) * sizeof(float));
-    for (std::int64_t h = 0; h < n_hooks; ++h)
-      std::memcpy(a.data.data() + static_cast<std::size_t>(h * d) * sizeof(float),
-                  vectors[static_cast<std::size_t>(h)].data(),
-                  static_cast<std::size_t>(d) * sizeof(float));
-    io::write_npy(out.path() / "steering_vectors.npy", a);
-  }
-  {
-    std::vector<std::vector<std::string>> rows;
-    for (std::size_t p = 0; p < n_prompts; ++p)
-      for (std::size_t j = 0; j < n_mult; ++j) {
-        const NextToken& nt = results[p][j];
-        for (std::size_t q = 0; q < nt.ids.size(); ++q)
-          rows.push_back({std::to_string(p), io::utf8_lossy(prompts[p].text),
-                          report::format_double(mults[j]), std::to_string(q + 1),
-                          std::to_string(nt.ids[q]), token_text(nt.ids[q]),
-                          format_float(nt.probs[q]), format_float(nt.logits[q])});
-      }
-    report::write_csv(out.path() / "next_tokens.csv",
-                      {"prompt_index", "prompt", "multiplier", "rank", "token_id", "token",
-                       "probability", "logit"},
-                      rows);
-  }
-  nlohmann::json prompt_summary = nlohmann::json::array();
-  for (std::size_t p = 0; p < n_prompts; ++p) {
+// run.json's per-prompt summary: the top token and the KL of each multiplier.
+nlohmann::json prompt_summary(const std::vector<Prompt>& prompts, const std::vector<double>& mults,
+                              const Results& results, const io::Gpt2Tokenizer& tok) {
+  nlohmann::json all = nlohmann::json::array();
+  for (std::size_t p = 0; p < prompts.size(); ++p) {
     nlohmann::json per = nlohmann::json::array();
-    for (std::size_t j = 0; j < n_mult; ++j) {
-      const NextToken& nt = results[p][j];
+    for (std::size_t j = 0; j < mults.size(); ++j) {
+      const model::NextTokens& nt = results[p][j];
       per.push_back({{"multiplier", mults[j]},
                      {"top_token_id", nt.ids.front()},
-                     {"top_token", token_text(nt.ids.front())},
+                     {"top_token", token_text(tok, nt.ids.front())},
                      {"top_probability", nt.probs.front()},
                      {"kl_from_unsteered", nt.kl}});
     }
-    prompt_summary.push_back({{"index", p},
-                              {"prompt", io::utf8_lossy(prompts[p].text)},
-                              {"n_tokens", prompts[p].ids.size()},
-                              {"next_tokens", per}});
+    all.push_back({{"index", p},
+                   {"prompt", io::utf8_lossy(prompts[p].text)},
+                   {"n_tokens", prompts[p].ids.size()},
+                   {"next_tokens", per}});
   }
-  nlohmann::json source;
-  if (from_file) {
-    source = {{"kind", "file"}, {"vector", o.vector}};
-  } else {
-    source = {{"kind", "contrastive"},
-              {"positive", o.positive},
-              {"negative", o.negative},
-              {"n_positive", pos.texts.size()},
-              {"n_negative", neg.texts.size()},
-              {"positive_tokens", pos.n_tokens},
-              {"negative_tokens", neg.n_tokens},
-              {"truncated", pos.n_truncated + neg.n_truncated},
-              {"aggregate", agg.spec()},
-              {"formula", "mean over positive texts - mean over negative texts"}};
-  }
-  nlohmann::json norm_json = nlohmann::json::object();
-  for (std::int64_t h = 0; h < n_hooks; ++h)
-    norm_json[hooks[static_cast<std::size_t>(h)]] = norms[static_cast<std::size_t>(h)];
-  info.stop("write");
-  info.options() = {{"model", model_dir.string()},
-                    {"tokenizer", tok_dir.string()},
-                    {"hooks", o.hooks},
-                    {"layers", o.layers},
-                    {"multipliers", o.multipliers},
-                    {"positive", o.positive},
-                    {"negative", o.negative},
-                    {"text_column", o.text_column},
-                    {"aggregate", agg.spec()},
-                    {"vector", o.vector},
-                    {"prompts_file", o.prompts_file},
-                    {"top_k", o.top_k},
-                    {"batch_size", o.batch_size},
-                    {"device", device.str()},
-                    {"dtype", model::dtype_name(dtype)},
-                    {"threads", at::get_num_threads()}};
-  info.summary() = {{"mode", "text"},
-                    {"model", cfg.to_json()},
-                    {"hooks", hooks},
-                    {"d_model", d},
-                    {"multipliers", mults},
-                    {"vector_source", source},
-                    {"vector_norms", norm_json},
-                    {"n_prompts", n_prompts},
-                    {"n_hooks", n_hooks},
-                    {"n_multipliers", n_mult},
-                    {"top_k", o.top_k},
-                    {"files",
-                     {{"steering_vectors.npy",
-                       "[n_hooks, d_model] float32, rows in the order of "
-                       "summary.hooks"},
-                      {"next_tokens.csv",
-                       "top-k next tokens per prompt and multiplier "
-                       "(multiplier 0: unsteered)"}}},
-                    {"prompts", prompt_summary},
-                    {"libtorch", TORCH_VERSION}};
-  draw_figures("steer", out.path(), out.target(), o.figures, info);
-  info.write(out.path());
-  out.commit();
+  return all;
+}
 
-  // ---- the table: top-k next tokens, unsteered vs each multiplier ----
+// run.json's summary.vector_source: where the vector came from.
+nlohmann::json vector_source(const SteerOptions& o, const TextSet& pos, const TextSet& neg,
+                             const model::Aggregation& agg) {
+  if (!o.vector.empty()) return {{"kind", "file"}, {"vector", o.vector}};
+  return {{"kind", "contrastive"},
+          {"positive", o.positive},
+          {"negative", o.negative},
+          {"n_positive", pos.texts.size()},
+          {"n_negative", neg.texts.size()},
+          {"positive_tokens", pos.n_tokens},
+          {"negative_tokens", neg.n_tokens},
+          {"truncated", pos.n_truncated + neg.n_truncated},
+          {"aggregate", agg.spec()},
+          {"formula", "mean over positive texts - mean over negative texts"}};
+}
+
+// hook -> |vector| of vectors [n_hooks, d] float32, summed in float64.
+nlohmann::json vector_norms(const torch::Tensor& vectors, const std::vector<std::string>& hooks) {
+  nlohmann::json norms = nlohmann::json::object();
+  const auto va = vectors.accessor<float, 2>();
+  for (std::size_t h = 0; h < hooks.size(); ++h) {
+    const auto r = static_cast<std::int64_t>(h);
+    double s = 0;
+    for (std::int64_t j = 0; j < vectors.size(1); ++j)
+      s += static_cast<double>(va[r][j]) * va[r][j];
+    norms[hooks[h]] = std::sqrt(s);
+    spdlog::debug("{}: steering vector norm {:.6g}", hooks[h], std::sqrt(s));
+  }
+  return norms;
+}
+
+// The table on stdout: top-k next tokens, unsteered vs each multiplier, and the KL row.
+void print_table(const std::vector<Prompt>& prompts, const std::vector<double>& mults,
+                 const Results& results, const io::Gpt2Tokenizer& tok, std::int64_t k) {
   constexpr std::size_t kTok = 14;
+  const std::size_t n_prompts = prompts.size(), n_mult = mults.size();
   auto print_line = [](std::string l) {
     while (!l.empty() && l.back() == ' ') l.pop_back();
     std::printf("%s\n", l.c_str());
@@ -633,11 +397,11 @@ int run_gpt2_steer(const SteerOptions& o) {
       std::snprintf(buf, sizeof buf, "%4lld ", static_cast<long long>(q + 1));
       line = buf;
       for (std::size_t j = 0; j < n_mult; ++j) {
-        const NextToken& nt = results[p][j];
+        const model::NextTokens& nt = results[p][j];
         std::snprintf(buf, sizeof buf, "%.4f",
                       static_cast<double>(nt.probs[static_cast<std::size_t>(q)]));
-        line += " " + display_token(token_text(nt.ids[static_cast<std::size_t>(q)]), kTok) + " " +
-                buf + " ";
+        line += " " + display_token(token_text(tok, nt.ids[static_cast<std::size_t>(q)]), kTok) +
+                " " + buf + " ";
       }
       print_line(line);
     }
@@ -654,8 +418,128 @@ int run_gpt2_steer(const SteerOptions& o) {
         "\nKL: divergence of the steered next-token distribution from the unsteered one "
         "(nats)\n");
   std::fflush(stdout);
-  spdlog::info("results in {}", out.target().string());
-  return 0;
+}
+
+}  // namespace
+
+int run_gpt2_steer(const SteerOptions& o, Command& cmd) {
+  check_text_flags(o);
+  const model::Aggregation agg = model::Aggregation::parse(o.aggregate);
+  const torch::ScalarType dtype = model::parse_dtype(o.dtype);
+  const torch::Device device = model::parse_device(o.device);
+  model::check_dtype_on_device(dtype, device);
+
+  report::RunInfo& info = cmd.start();
+  info.start("prepare");
+  const fs::path model_dir = o.model;
+  const fs::path tok_dir = o.tokenizer.empty() ? model_dir : fs::path(o.tokenizer);
+  const model::Gpt2Config cfg = read_model_config(o);
+  const int n_layers = static_cast<int>(cfg.n_layer);
+  const std::int64_t d = cfg.n_embd;
+  if (o.top_k > cfg.vocab_size)
+    throw UsageError("--top-k " + std::to_string(o.top_k) + ": the model has only " +
+                     std::to_string(cfg.vocab_size) + " tokens");
+  const auto layers =
+      o.layers == "all" ? std::vector<int>{} : parse_layers(o.layers, n_layers, "--layers");
+  const auto hooks = model::resolve_hooks(o.hooks, n_layers, layers);
+  check_steerable(hooks);
+  const auto tok = io::Gpt2Tokenizer::from_folder(tok_dir);
+  const auto max_length = static_cast<std::size_t>(cfg.n_positions);
+  // multipliers: the unsteered baseline first, then the given ones (without repeats)
+  std::vector<double> mults = {0.0};
+  for (double m : o.multipliers)
+    if (std::find(mults.begin(), mults.end(), m) == mults.end()) mults.push_back(m);
+  const std::vector<Prompt> prompts = read_prompts(o, tok, max_length, info);
+  const bool from_file = !o.vector.empty();
+  TextSet pos, neg;
+  torch::Tensor vectors;  // [n_hooks, d] float32
+  if (!from_file) {
+    pos = read_texts(o.positive, "--positive", o.text_column, tok, max_length, agg);
+    neg = read_texts(o.negative, "--negative", o.text_column, tok, max_length, agg);
+    info.add_input("positive", o.positive, std::to_string(pos.texts.size()) + " texts",
+                   fs::file_size(o.positive), io::hash_file(o.positive));
+    info.add_input("negative", o.negative, std::to_string(neg.texts.size()) + " texts",
+                   fs::file_size(o.negative), io::hash_file(o.negative));
+  } else {
+    vectors = read_vector_file(o.vector, hooks, d);
+    info.add_input("vector", o.vector, "steering vector", fs::file_size(o.vector),
+                   io::hash_file(o.vector));
+  }
+  report::OutputDir& out = cmd.output();
+  info.stop("prepare");
+
+  info.start("load_model");
+  torch::InferenceMode guard;  // weights and every tensor after them: no autograd bookkeeping
+  const auto m = model::Gpt2Model::load(model_dir, {device, dtype});
+  info.stop("load_model");
+  spdlog::info(
+      "{}: {} layers, d_model {}, {} heads on {} ({}); {} prompt(s), {} hook(s), {} "
+      "multiplier(s) besides the unsteered run",
+      model_dir.string(), cfg.n_layer, cfg.n_embd, cfg.n_head, device.str(),
+      model::dtype_name(dtype), prompts.size(), hooks.size(), mults.size() - 1);
+
+  if (!from_file) {  // the vector: mean over --positive minus mean over --negative
+    info.start("vectors");
+    model::CaptureOptions copt;
+    copt.batch_size = o.batch_size;
+    copt.pad_id = tok.eos_id();
+    copt.pattern_width = std::max(pos.width, neg.width);
+    report::Progress progress("vectors", pos.texts.size() + neg.texts.size(), true);
+    vectors =
+        model::contrastive_vectors(m, pos.texts, neg.texts, hooks, agg, copt, [&](std::size_t k) {
+          report::check_interrupted();
+          progress.advance(k);
+        });
+    progress.finish();
+    info.stop("vectors");
+  }
+  const nlohmann::json norms = vector_norms(vectors, hooks);
+
+  // steered forward passes: rows (prompt, multiplier); a prompt's rows run together
+  info.start("forward");
+  std::vector<std::vector<std::int32_t>> ids;
+  for (const auto& p : prompts) ids.push_back(p.ids);
+  report::Progress progress("steer", prompts.size() * mults.size(), true);
+  report::check_interrupted();
+  const Results results = model::steered_next_tokens(
+      m, ids, hooks, vectors, mults, {o.top_k, o.batch_size, tok.eos_id()}, [&](std::size_t rows) {
+        progress.advance(static_cast<std::uint64_t>(rows));
+        report::check_interrupted();
+      });
+  progress.finish();
+  info.stop("forward");
+
+  info.start("write");
+  write_steering_vectors(out.path() / "steering_vectors.npy", vectors);
+  write_next_tokens(out.path() / "next_tokens.csv", prompts, mults, results, tok);
+  info.stop("write");
+  info.section("resolved") = {{"mode", "text"},
+                              {"tokenizer", tok_dir.string()},
+                              {"aggregate", agg.spec()},
+                              {"device", device.str()},
+                              {"dtype", model::dtype_name(dtype)},
+                              {"threads", at::get_num_threads()}};
+  info.summary() = {
+      {"mode", "text"},
+      {"model", cfg.to_json()},
+      {"hooks", hooks},
+      {"d_model", d},
+      {"multipliers", mults},
+      {"vector_source", vector_source(o, pos, neg, agg)},
+      {"vector_norms", norms},
+      {"n_prompts", prompts.size()},
+      {"n_hooks", hooks.size()},
+      {"n_multipliers", mults.size()},
+      {"top_k", o.top_k},
+      {"files",
+       {{"steering_vectors.npy", "[n_hooks, d_model] float32, rows in the order of summary.hooks"},
+        {"next_tokens.csv",
+         "top-k next tokens per prompt and multiplier (multiplier 0: unsteered)"}}},
+      {"prompts", prompt_summary(prompts, mults, results, tok)},
+      {"libtorch", TORCH_VERSION}};
+  const int rc = cmd.finish();
+  print_table(prompts, mults, results, tok, o.top_k);
+  return rc;
 }
 
 }  // namespace actlens::cli

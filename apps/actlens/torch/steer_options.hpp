@@ -7,11 +7,15 @@
 //   text mode (no --process): a GPT-2 folder; the vector per hook is the contrastive mean
 //     difference between two labelled text sets (--positive minus --negative), or is read from
 //     --vector; the report is the top-k next tokens of each --prompt with and without steering.
-// In both modes the vector times each multiplier is added at every position of every hook.
+// In both modes the vector times each multiplier is added at every position of every hook; the
+// math is model/steering.hpp's, the runners only parse, load, call and write.
+#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "cli_common.hpp"
+#include <torch/torch.h>
+
+#include "command.hpp"
 
 namespace actlens::cli {
 
@@ -20,10 +24,7 @@ struct SteerOptions {
   std::vector<std::string> hooks = {"blocks.*.hook_resid_post"};
   std::string layers = "all";
   std::vector<double> multipliers = {1.0};
-  std::string out = "results/steer";
   std::string device = "cpu";
-  int threads = 0;
-  FigureFlags figures;
 
   // belief mode
   std::string process;   // builtin name or JSON file
@@ -44,7 +45,10 @@ struct SteerOptions {
   std::string dtype = "float32";
 };
 
-// Text mode; implemented in steer_gpt2.cpp. Writes into opts.out through report::OutputDir.
-int run_gpt2_steer(const SteerOptions& opts);
+// Text mode; implemented in steer_gpt2.cpp. Writes into cmd.output().
+int run_gpt2_steer(const SteerOptions& opts, Command& cmd);
+
+// steering_vectors.npy of both modes: vectors [n_hooks, d] as float32.
+void write_steering_vectors(const std::filesystem::path& file, const torch::Tensor& vectors);
 
 }  // namespace actlens::cli

@@ -31,7 +31,4 @@ struct LdaResult {
 // stats: scatter statistics of the (already scaled) data.
 LdaResult solve_lda(const ScatterStats& stats, const LdaOptions& options);
 
-// The sign convention: flips each row so that its largest-magnitude coordinate is positive.
-void normalize_signs(RowMatrixXd& rows);
-
 }  // namespace actlens::core

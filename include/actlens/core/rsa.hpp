@@ -7,8 +7,8 @@
 
 #include <Eigen/Core>
 
-#include "actlens/core/scatter.hpp"
 #include "actlens/core/stats.hpp"
+#include "actlens/core/types.hpp"
 
 namespace actlens::core {
 

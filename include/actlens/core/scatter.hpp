@@ -9,10 +9,9 @@
 
 #include <Eigen/Core>
 
-namespace actlens::core {
+#include "actlens/core/types.hpp"
 
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+namespace actlens::core {
 
 // What LDA needs, centred on the grand mean.
 struct ScatterStats {

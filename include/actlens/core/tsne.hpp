@@ -23,7 +23,7 @@
 
 #include <Eigen/Core>
 
-#include "actlens/core/scatter.hpp"
+#include "actlens/core/types.hpp"
 
 namespace actlens::core {
 

@@ -9,6 +9,8 @@
 
 #include <Eigen/Core>
 
+#include "actlens/core/types.hpp"
+
 namespace actlens::io {
 
 enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool };
@@ -18,8 +20,14 @@ std::size_t dtype_size(DType t);
 // Short, numpy-like name: "float32", "bfloat16", "int64", "bool"...
 std::string dtype_name(DType t);
 
-using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// core's row-major matrices under io's names.
+using RowMatrixF = core::RowMatrixXf;
+using RowMatrixD = core::RowMatrixXd;
+
+// An Eigen vector's values as a std::vector: what make_array and the JSON writers take.
+inline std::vector<double> to_std_vector(const Eigen::VectorXd& v) {
+  return std::vector<double>(v.data(), v.data() + v.size());
+}
 
 struct Array {
   DType dtype = DType::F32;

@@ -42,7 +42,7 @@
 #include <string>
 #include <vector>
 
-#include "actlens/core/scatter.hpp"
+#include "actlens/core/types.hpp"
 
 namespace actlens::io {
 

@@ -20,9 +20,10 @@ struct Checkpoint {
   std::map<std::string, torch::Tensor> tensors;
 };
 
-// Looks for, in order: model.safetensors, model.safetensors.index.json, pytorch_model.bin,
-// pytorch_model.bin.index.json. Throws actlens::Error naming the folder when none is there (and
-// what was looked for) or naming the file when one is unreadable.
+// Reads the weight files io::hf_weights resolves (the first of model.safetensors,
+// model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json; every shard of
+// an index, in its order). Throws actlens::Error naming the folder when it is not one or holds no
+// weights (and what was looked for), or naming the file when one is missing or unreadable.
 Checkpoint load_hf_checkpoint(const std::filesystem::path& dir);
 
 // One weight file as name -> tensor: `.safetensors` by its extension, anything else as a

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <torch/torch.h>
@@ -35,6 +36,12 @@ struct Gpt2Config {
   // missing required key, a non-GPT-2 model_type, n_embd not divisible by n_head, or an
   // activation function actlens does not implement.
   static Gpt2Config from_json(const nlohmann::json& j, const std::string& what);
+  // config.json of the Hugging Face folder `dir` (io/hf_folder.hpp), through from_json. Throws
+  // actlens::Error when `dir` is not a folder, when config.json is missing
+  // ("<dir>/config.json: missing; " + missing_hint) or for what from_json refuses.
+  static Gpt2Config from_folder(
+      const std::filesystem::path& dir,
+      std::string_view missing_hint = "a Hugging Face model folder has one");
   nlohmann::json to_json() const;
 };
 
@@ -99,6 +106,8 @@ std::string dtype_name(torch::ScalarType t);
 // "cpu" | "cuda" | "cuda:N" -> device, checking that this build and machine can use it; throws
 // actlens::Error with what to do (e.g. a CPU-only build: use scripts/build-cuda).
 torch::Device parse_device(const std::string& s);
+// Refuses (UsageError) a dtype the device cannot compute in: float16 on the CPU.
+void check_dtype_on_device(torch::ScalarType dtype, const torch::Device& device);
 // Whether this binary's LibTorch was built with CUDA (a run may still find no GPU).
 bool built_with_cuda();
 

@@ -2,7 +2,7 @@
 // Compares two result folders for regression checks: JSON values, .npy arrays and CSV cells
 // within rtol/atol (|a - b| <= atol + rtol * |b|), strings exactly. Rows of components*.npy are
 // compared up to sign. run.json's volatile fields (timings, dates, paths, command line) are
-// skipped.
+// skipped, and so are the top-level keys the caller names in CompareOptions::ignore_keys.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,6 +19,10 @@ struct Difference {
 struct CompareOptions {
   double rtol = 1e-5;
   double atol = 1e-8;
+  // Top-level keys of every JSON file (run.json included) left out of the comparison, on top of
+  // run.json's volatile ones: for sections that legitimately change between the two runs, such
+  // as run.json's "options" when one side records more of them.
+  std::vector<std::string> ignore_keys;
 };
 
 struct CompareResult {

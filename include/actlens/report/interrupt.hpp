@@ -10,6 +10,8 @@ namespace actlens::report {
 class Interrupted : public std::runtime_error {
  public:
   Interrupted() : std::runtime_error("interrupted; nothing was written") {}
+  // For a command that keeps what it did before the signal (train): says so instead.
+  explicit Interrupted(const std::string& what) : std::runtime_error(what) {}
 };
 
 void install_interrupt_handlers();

@@ -1,13 +1,15 @@
-#include "capture_store.hpp"
+#include "actlens/model/capture_store.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
-#include "actlens/core/error.hpp"
+#include "actlens/error.hpp"
 #include "actlens/io/npy.hpp"
 #include "actlens/io/safetensors.hpp"
 
-namespace actlens::cli {
+namespace actlens::model {
 namespace fs = std::filesystem;
 namespace {
 
@@ -20,7 +22,7 @@ io::Array float_array(const std::vector<float>& v, std::vector<std::int64_t> sha
   return a;
 }
 
-std::vector<std::int64_t> full_shape(const model::HookOutput& o) {
+std::vector<std::int64_t> full_shape(const HookOutput& o) {
   std::vector<std::int64_t> s = {o.rows};
   s.insert(s.end(), o.row_shape.begin(), o.row_shape.end());
   return s;
@@ -44,7 +46,7 @@ bool ShardStore::load(std::size_t i, const std::vector<std::string>& hooks,
       if (!st.contains(h)) return false;
     for (const auto& h : hooks) {
       const io::Array a = st.read(h);
-      model::HookOutput o;
+      HookOutput o;
       o.rows = a.shape.empty() ? 0 : a.shape[0];
       o.row_shape.assign(a.shape.begin() + 1, a.shape.end());
       o.data.resize(a.data.size() / sizeof(float));
@@ -79,7 +81,7 @@ void ShardStore::remove() const {
 HookOutputs concat_shards(std::vector<HookOutputs>& shards, const std::vector<std::string>& hooks) {
   HookOutputs out;
   for (const auto& h : hooks) {
-    model::HookOutput& o = out[h];
+    HookOutput& o = out[h];
     std::size_t total = 0;
     for (const auto& s : shards) total += s.at(h).data.size();
     o.data.reserve(total);
@@ -100,7 +102,7 @@ HookOutputs concat_shards(std::vector<HookOutputs>& shards, const std::vector<st
 }
 
 std::vector<std::string> write_hook_output(const fs::path& out_dir, const std::string& hook,
-                                           const model::HookOutput& o, const std::string& format,
+                                           const HookOutput& o, const std::string& format,
                                            const std::map<std::string, std::string>& metadata) {
   if (format == "npy") {
     io::write_npy(out_dir / (hook + ".npy"), float_array(o.data, full_shape(o)));
@@ -115,4 +117,30 @@ std::vector<std::string> write_hook_output(const fs::path& out_dir, const std::s
   return {hook + ".safetensors"};
 }
 
-}  // namespace actlens::cli
+ShardedCaptureResult capture_sharded(const Gpt2Model& model, const std::vector<CaptureText>& texts,
+                                     const std::vector<std::string>& hooks,
+                                     const Aggregation& aggregation, const CaptureOptions& options,
+                                     std::size_t shard_size, const ShardStore& store,
+                                     const std::function<void(std::size_t)>& progress) {
+  if (shard_size < 1) throw std::invalid_argument("capture_sharded: shard_size must be >= 1");
+  const std::size_t n = texts.size();
+  ShardedCaptureResult r;
+  r.n_shards = (n + shard_size - 1) / shard_size;
+  std::vector<HookOutputs> shards(r.n_shards);
+  for (std::size_t s = 0; s < r.n_shards; ++s) {
+    const std::size_t begin = s * shard_size, end = std::min(n, begin + shard_size);
+    if (store.load(s, hooks, shards[s])) {
+      ++r.resumed;
+      if (progress) progress(end - begin);
+      continue;
+    }
+    const std::vector<CaptureText> part(texts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                        texts.begin() + static_cast<std::ptrdiff_t>(end));
+    shards[s] = capture(model, part, hooks, aggregation, options, progress);
+    if (r.n_shards > 1) store.save(s, shards[s]);
+  }
+  r.outputs = concat_shards(shards, hooks);
+  return r;
+}
+
+}  // namespace actlens::model
