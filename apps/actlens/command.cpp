@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actlens/error.hpp"
+#include "actlens/io/parse_number.hpp"
 
 namespace actlens::cli {
 namespace {
@@ -20,12 +21,7 @@ nlohmann::json typed(const CLI::Option& opt, const std::string& s) {
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec == std::errc() && p == s.data() + s.size()) return v;
   } else if (type.rfind("FLOAT", 0) == 0) {
-    try {
-      std::size_t used = 0;
-      const double v = std::stod(s, &used);
-      if (used == s.size()) return v;
-    } catch (const std::exception&) {
-    }
+    if (const std::optional<double> v = io::parse_double(s)) return *v;
   }
   return s;
 }
@@ -107,9 +103,7 @@ std::shared_ptr<Command> Command::add(CLI::App& parent, CommandSpec spec) {
   std::shared_ptr<Command> cmd(new Command(sub, std::move(spec)));
   const CommandSpec& s = cmd->spec_;
   if (s.threads)
-    add_threads_option(*sub, cmd->threads_,
-                       "Threads for OpenMP, BLAS and LibTorch (0 = all cores); results do not "
-                       "depend on it")
+    add_threads_option(*sub, cmd->threads_, "Threads for OpenMP, BLAS and LibTorch (0 = all cores)")
         ->capture_default_str();
   if (!s.out_default.empty()) {
     cmd->out_ = s.out_default;

@@ -6,6 +6,7 @@
 
 #include "actlens/error.hpp"
 #include "actlens/io/npy.hpp"
+#include "actlens/io/parse_number.hpp"
 #include "actlens/report/progress.hpp"
 #include "actlens/report/writers.hpp"
 
@@ -73,13 +74,9 @@ core::TsneResult run_tsne(const core::RowMatrixXd& x, const Points& p, const Tsn
   o.perplexity = f.perplexity;
   o.early_exaggeration = f.early_exaggeration;
   if (f.learning_rate != "auto") {
-    try {
-      std::size_t used = 0;
-      o.learning_rate = std::stod(f.learning_rate, &used);
-      if (used != f.learning_rate.size() || !(o.learning_rate > 0)) throw std::invalid_argument("");
-    } catch (const std::exception&) {
-      throw UsageError("--learning-rate: 'auto' or a positive number");
-    }
+    const std::optional<double> v = io::parse_double(f.learning_rate);
+    if (!v || !(*v > 0)) throw UsageError("--learning-rate: 'auto' or a positive number");
+    o.learning_rate = *v;
   }
   o.max_iter = f.max_iter;
   o.method = f.method;

@@ -6,6 +6,7 @@
 
 #include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
+#include "actlens/io/parse_number.hpp"
 
 namespace actlens::model {
 namespace fs = std::filesystem;
@@ -19,17 +20,11 @@ std::vector<std::int32_t> parse_ids(const std::string& field, std::size_t record
   std::istringstream in(field);
   std::string tok;
   while (in >> tok) {
-    std::size_t used = 0;
-    long v = -1;
-    try {
-      v = std::stol(tok, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != tok.size() || v < 0 || v > INT32_MAX)
+    const std::optional<long> v = io::parse_long(tok);
+    if (!v || *v < 0 || *v > INT32_MAX)
       throw Error(input + ": record " + std::to_string(record + 1) + ", column '" + column +
                   "': '" + tok + "' is not a token id");
-    ids.push_back(static_cast<std::int32_t>(v));
+    ids.push_back(static_cast<std::int32_t>(*v));
   }
   return ids;
 }
