@@ -111,7 +111,7 @@ std::string page_style(const Figure& f) {
 
 }  // namespace
 
-std::string figure_html(const Figure& f, PlotlySource source) {
+std::string figure_html(const Figure& f, PlotlySource source, PageMode mode) {
   nlohmann::json spec = {{"data", f.data}, {"layout", f.layout}};
   spec["layout"]["width"] = f.width;
   spec["layout"]["height"] = f.height;
@@ -148,9 +148,9 @@ std::string figure_html(const Figure& f, PlotlySource source) {
        "); the figure data is in the actlens-figure-spec element.';\n"
        "    return;\n  }\n"
        "  var spec = JSON.parse(document.getElementById('actlens-figure-spec').textContent);\n"
-       "  Plotly.newPlot(gd, spec.data, spec.layout, {displaylogo: false, responsive: false,\n"
-       "      toImageButtonOptions: {filename: " +
-       nlohmann::json(f.name).dump() +
+       "  Plotly.newPlot(gd, spec.data, spec.layout, {displaylogo: false, responsive: false,\n" +
+       std::string(mode == PageMode::static_image ? "      displayModeBar: false,\n" : "") +
+       "      toImageButtonOptions: {filename: " + nlohmann::json(f.name).dump() +
        "}}).then(function () {\n"
        "    document.body.setAttribute('data-actlens-rendered', '1');\n  });\n"
        "})();\n</script>\n</body>\n</html>\n";
@@ -247,8 +247,17 @@ nlohmann::json write_figures(const fs::path& run_dir, const std::string& run_tit
         // A browser failure costs the PNGs, never the results or the HTML figures.
         try {
           for (const auto& f : figures) {
-            render_png(*chromium, staging / (f.name + ".html"), staging / (f.name + ".png"),
-                       f.width, f.height);
+            // the same page without the mode bar, beside the others (so a plotly.min.js
+            // next to them loads), under a name no figure can have ([a-z0-9_-] only)
+            const fs::path page = staging / ("." + f.name + ".static.html");
+            io::write_file_atomic(page, figure_html(f, opt.plotly, PageMode::static_image));
+            try {
+              render_png(*chromium, page, staging / (f.name + ".png"), f.width, f.height);
+            } catch (...) {
+              fs::remove(page, ec);
+              throw;
+            }
+            fs::remove(page, ec);
             rec["files"].push_back("figures/" + f.name + ".png");
           }
           with_png = true;

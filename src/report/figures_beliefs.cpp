@@ -25,6 +25,34 @@ std::string colour(double index) {
 constexpr const char* kX = "pc1";
 constexpr const char* kY = "pc3";
 
+// Up to this many beliefs the simplex carries a legend (one entry per belief, its colour; a
+// click hides the belief in both panels); above it a legend would not fit, and the palette
+// repeats anyway, so points are coloured by belief index on a colour bar instead.
+constexpr std::size_t kMaxLegendBeliefs = 48;
+
+// One marker trace on axes (xa, ya).
+json points(const std::string& name, const json& x, const json& y, const json& hover,
+            const json& marker, const std::string& xa = "x", const std::string& ya = "y") {
+  return {{"type", "scatter"},
+          {"mode", "markers"},
+          {"name", name},
+          {"x", x},
+          {"y", y},
+          {"xaxis", xa},
+          {"yaxis", ya},
+          {"hovertext", hover},
+          {"hoverinfo", "text"},
+          {"marker", marker}};
+}
+
+// The legend's rows for n entries of up to `chars` characters on a `width`-pixel page (plotly
+// wraps a horizontal legend: ~40 px of symbol and gaps plus ~7 px per character an entry).
+int legend_rows(std::size_t n, std::size_t chars, int width) {
+  const double entry = 40.0 + 7.0 * static_cast<double>(chars);
+  const auto per_row = std::max<std::size_t>(1, static_cast<std::size_t>((width - 60) / entry));
+  return static_cast<int>((n + per_row - 1) / per_row);
+}
+
 Figure simplex_figure(const fs::path& dir) {
   const figs::Table truth(dir / "simplex_beliefs.csv");
   const figs::Table pts(dir / "simplex_points.csv");
@@ -34,62 +62,82 @@ Figure simplex_figure(const fs::path& dir) {
   f.width = 1200;
   f.height = 560;
   const auto idx = truth.numbers("belief_index");
-  json colours = json::array();
-  for (double i : idx) colours.push_back(colour(i));
-  f.data.push_back(
-      {{"type", "scatter"},
-       {"mode", "markers"},
-       {"name", "unique beliefs"},
-       {"x", truth.numbers(kX)},
-       {"y", truth.numbers(kY)},
-       {"hovertext", truth.text("belief_name")},
-       {"hoverinfo", "text"},
-       {"marker",
-        {{"size", 9}, {"color", colours}, {"line", {{"color", "black"}, {"width", 0.5}}}}}});
+  const auto tnames = truth.text("belief_name");
+  const auto tx = truth.numbers(kX), ty = truth.numbers(kY);
+  const bool legend = idx.size() <= kMaxLegendBeliefs;
+  // colour of belief i: the seed's palette, or its index on a colour bar
+  double max_index = 1;
+  for (double i : idx) max_index = std::max(max_index, i);
+  const auto paint = [&](json& marker, const json& indices) {
+    if (legend) {
+      json c = json::array();
+      for (const auto& i : indices) c.push_back(colour(i.get<double>()));
+      marker["color"] = c;
+    } else {
+      marker["color"] = indices;
+      marker["colorscale"] = "Viridis";
+      marker["cmin"] = 0;
+      marker["cmax"] = max_index;
+    }
+  };
+  const json outline = {{"color", "black"}, {"width", 0.5}};
   // predictions: every (input, position), faint, and their centre of mass per belief (the seed)
   const auto b = pts.numbers("belief_index");
   const auto names = pts.text("belief_name");
   const auto px = pts.numbers(std::string("pred_") + kX),
              py = pts.numbers(std::string("pred_") + kY);
-  json all_c = json::array();
-  for (double i : b) all_c.push_back(colour(i));
-  f.data.push_back({{"type", "scattergl"},
-                    {"mode", "markers"},
-                    {"name", "predictions"},
-                    {"x", px},
-                    {"y", py},
-                    {"xaxis", "x2"},
-                    {"yaxis", "y2"},
-                    {"hovertext", names},
-                    {"hoverinfo", "text"},
-                    {"marker", {{"size", 3}, {"color", all_c}, {"opacity", 0.25}}}});
   std::map<int, std::array<double, 3>> com;  // belief -> sum x, sum y, count
-  std::map<int, std::string> label;
   for (std::size_t i = 0; i < b.size(); ++i) {
     auto& s = com[static_cast<int>(b[i])];
     s[0] += px[i];
     s[1] += py[i];
     s[2] += 1;
-    label[static_cast<int>(b[i])] = names[i];
   }
-  json cx = json::array(), cy = json::array(), cc = json::array(), ct = json::array();
+  if (legend) {
+    // per belief: its ground-truth point (with the legend entry) and its predictions' centre
+    // of mass, one legend group
+    for (std::size_t r = 0; r < idx.size(); ++r) {
+      json m = {{"size", 9}, {"color", colour(idx[r])}, {"line", outline}};
+      json t = points(tnames[r], {tx[r]}, {ty[r]}, {tnames[r]}, m);
+      t["legendgroup"] = "belief " + std::to_string(static_cast<long>(idx[r]));
+      f.data.push_back(std::move(t));
+    }
+  } else {
+    // thousands of points: smaller, without outlines, so the colours stay visible
+    json m = {
+        {"size", 5}, {"showscale", true}, {"colorbar", {{"title", {{"text", "belief index"}}}}}};
+    paint(m, idx);
+    f.data.push_back(points("unique beliefs", tx, ty, tnames, m));
+  }
+  json pm = {{"size", 3}, {"opacity", 0.25}};
+  paint(pm, b);
+  json pred = points("predictions", px, py, names, pm, "x2", "y2");
+  pred["type"] = "scattergl";
+  pred["showlegend"] = false;
+  f.data.push_back(std::move(pred));
+  std::map<int, std::string> label;
+  for (std::size_t r = 0; r < idx.size(); ++r) label[static_cast<int>(idx[r])] = tnames[r];
+  for (std::size_t i = 0; i < b.size(); ++i) label.emplace(static_cast<int>(b[i]), names[i]);
+  json cx = json::array(), cy = json::array(), ci = json::array(), ct = json::array();
   for (const auto& [k, s] : com) {
+    if (legend) {
+      json t = points(label[k], {s[0] / s[2]}, {s[1] / s[2]}, {label[k] + " (centre of mass)"},
+                      {{"size", 9}, {"color", colour(k)}, {"line", outline}}, "x2", "y2");
+      t["legendgroup"] = "belief " + std::to_string(k);
+      t["showlegend"] = false;
+      f.data.push_back(std::move(t));
+      continue;
+    }
     cx.push_back(s[0] / s[2]);
     cy.push_back(s[1] / s[2]);
-    cc.push_back(colour(k));
+    ci.push_back(k);
     ct.push_back(label[k]);
   }
-  f.data.push_back(
-      {{"type", "scatter"},
-       {"mode", "markers"},
-       {"name", "centre of mass per belief"},
-       {"x", cx},
-       {"y", cy},
-       {"xaxis", "x2"},
-       {"yaxis", "y2"},
-       {"hovertext", ct},
-       {"hoverinfo", "text"},
-       {"marker", {{"size", 9}, {"color", cc}, {"line", {{"color", "black"}, {"width", 0.5}}}}}});
+  if (!legend) {
+    json m = {{"size", 6}, {"line", {{"color", "black"}, {"width", 0.3}}}};
+    paint(m, ci);
+    f.data.push_back(points("centre of mass per belief", cx, cy, ct, m, "x2", "y2"));
+  }
   const json sub = {{"showarrow", false},
                     {"xref", "paper"},
                     {"yref", "paper"},
@@ -112,7 +160,25 @@ Figure simplex_figure(const fs::path& dir) {
         {"matches", "x"}}},
       {"yaxis2", {{"title", {{"text", "PCA Dimension 3"}}}, {"anchor", "x2"}, {"matches", "y"}}},
       {"annotations", {a1, a2}},
-      {"showlegend", false}};
+      {"showlegend", legend}};
+  if (legend) {
+    // a wrapped horizontal legend under the panels: the page grows by its rows and the
+    // bottom margin holds it below the axis titles
+    std::size_t chars = 0;
+    for (const auto& n : tnames) chars = std::max(chars, n.size());
+    const int rows = legend_rows(idx.size(), chars, f.width);
+    const int legend_h = 30 + 20 * rows;  // title line + entries
+    const int top = 100, bottom = 80 + legend_h;
+    f.height += legend_h;
+    f.layout["margin"] = {{"t", top}, {"b", bottom}};
+    f.layout["legend"] = {{"orientation", "h"},
+                          {"x", 0.0},
+                          {"y", -70.0 / (f.height - top - bottom)},
+                          {"yanchor", "top"},
+                          {"title",
+                           {{"text", "Belief (colour key; click to hide, double-click to isolate)"},
+                            {"side", "top"}}}};
+  }
   return f;
 }
 
@@ -122,24 +188,44 @@ Figure r2_figure(const fs::path& dir) {
   f.name = "r2_per_layer";
   f.title = "R^2 of the linear regression from activations to beliefs";
   const auto reg = m.text("regressor");
-  f.data.push_back({{"type", "bar"},
-                    {"name", "R^2 (fit rows)"},
-                    {"x", reg},
-                    {"y", m.numbers("r2")},
-                    {"marker", {{"color", "#636EFA"}}}});
+  // each bar prints its value; the range leaves room above 1 for the printed values and
+  // reaches below 0 when a held-out R^2 is negative
+  double low = 0;
+  const auto bar = [&](const std::string& name, const std::vector<double>& y, const char* c) {
+    for (double v : y)
+      if (std::isfinite(v)) low = std::min(low, v);
+    return json{{"type", "bar"},
+                {"name", name},
+                {"x", reg},
+                {"y", y},
+                {"texttemplate", "%{y:.3f}"},
+                {"textposition", "outside"},
+                {"cliponaxis", false},
+                {"marker", {{"color", c}}}};
+  };
+  f.data.push_back(bar("R^2 (fit rows)", m.numbers("r2"), "#636EFA"));
   if (m.has("r2_test")) {
     const auto t = m.numbers("r2_test");
     if (std::any_of(t.begin(), t.end(), [](double v) { return std::isfinite(v); }))
-      f.data.push_back({{"type", "bar"},
-                        {"name", "R^2 (held-out rows)"},
-                        {"x", reg},
-                        {"y", t},
-                        {"marker", {{"color", "#EF553B"}}}});
+      f.data.push_back(bar("R^2 (held-out rows)", t, "#EF553B"));
   }
+  // hook names are long: automargin grows the margins to fit them rotated
   f.layout = {{"title", figs::title(f.title)},
               {"barmode", "group"},
-              {"yaxis", {{"title", {{"text", "R^2"}}}, {"range", {0, 1}}}},
-              {"xaxis", {{"tickangle", -30}}}};
+              {"uniformtext", {{"minsize", 9}, {"mode", "show"}}},
+              {"yaxis",
+               {{"title", {{"text", "R^2"}}},
+                {"range", {low < 0 ? low - 0.12 : 0.0, 1.1}},
+                {"tickvals", {0, 0.2, 0.4, 0.6, 0.8, 1}},
+                {"automargin", true}}},
+              {"xaxis", {{"tickangle", -30}, {"automargin", true}}},
+              {"margin", {{"l", 80}, {"r", 40}, {"b", 40}}},
+              {"legend",
+               {{"orientation", "h"},
+                {"x", 1.0},
+                {"xanchor", "right"},
+                {"y", 1.02},
+                {"yanchor", "bottom"}}}};
   return f;
 }
 

@@ -2,12 +2,14 @@
 // cumulative-ratio curve, and the cosine of each component with the pca file's PCs.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "actlens/error.hpp"
 #include "actlens/report/figure_sets.hpp"
 #include "actlens/report/schema.hpp"
 #include "figure_inputs.hpp"
+#include "label_boxes.hpp"
 
 namespace actlens::report {
 namespace fs = std::filesystem;
@@ -51,54 +53,109 @@ double jitter(std::size_t i) {
   return (g - 0.5) * 0.56;
 }
 
-// Traces of one plot_pc row on axes (xa, ya): pos_2 cyan circles "Somewhat RP", pos_3 blue
-// squares "Fully RP", the 10 lowest and 10 highest labelled. Returns the largest |value|.
-double add_row(json& data, const std::vector<Point>& pts, const std::string& xa,
-               const std::string& ya, bool legend, const std::string& what) {
+// The component pages have a fixed size and explicit margins (nothing outside the plot pushes
+// them: the legend sits inside the bottom margin), so each row's labels are placed in
+// figs::Frame pixels, as plotly will draw them.
+using figs::Box;
+using Panel = figs::Frame;
+
+constexpr double kLabelFont = 9;  // px
+constexpr double kMarkerSize = 8;
+
+Box label_box(double px, double py, const std::string& position, std::size_t chars) {
+  return figs::label_box(px, py, position, chars, kLabelFont, kMarkerSize);
+}
+
+// "Teacher (Somewhat RP)" on the Somewhat RP row reads "Teacher": the row already says it.
+std::string short_name(const std::string& name, const std::string& group) {
+  const std::string suffix = " (" + group + ")";
+  if (name.size() > suffix.size() &&
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return name.substr(0, name.size() - suffix.size());
+  return name;
+}
+
+const char* const kGroupNames[3] = {"Somewhat RP", "Fully RP", "other"};
+
+double row_y(const Point& p, std::size_t i) {
+  return (p.group == 0 ? 1.0 : p.group == 1 ? 0.0 : 0.5) + jitter(i);
+}
+
+// A greedy pass in pixel space over the seed's candidates (the 10 lowest and 10 highest
+// values), most extreme first: each takes the first of four positions where its label stays
+// inside the plot and clear of every label placed so far and of every other marker; a point
+// with no room keeps its name on hover only. Returns the textposition per point ("" = none).
+std::vector<std::string> place_labels(const std::vector<Point>& pts, const Panel& panel) {
   std::vector<std::size_t> order(pts.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return pts[a].value < pts[b].value; });
-  std::vector<bool> labelled(pts.size(), false);
+  std::vector<std::size_t> candidates;  // lowest, highest, 2nd lowest, 2nd highest, ...
   for (std::size_t t = 0; t < std::min(kLabelled, order.size()); ++t) {
-    labelled[order[t]] = true;
-    labelled[order[order.size() - 1 - t]] = true;
+    for (std::size_t i : {order[t], order[order.size() - 1 - t]})
+      if (std::find(candidates.begin(), candidates.end(), i) == candidates.end())
+        candidates.push_back(i);
   }
+  std::vector<Box> markers(pts.size(), Box{0, 0, 0, 0}), labels;
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    const double x = panel.px(pts[i].value), y = panel.py(row_y(pts[i], i)), m = kMarkerSize / 2;
+    if (std::isfinite(x)) markers[i] = {x - m, y - m, x + m, y + m};
+  }
+  const Box area = panel.area();
+  std::vector<std::string> where(pts.size());
+  for (std::size_t i : candidates) {
+    if (!std::isfinite(pts[i].value)) continue;
+    const double x = panel.px(pts[i].value), y = panel.py(row_y(pts[i], i));
+    const std::size_t chars = short_name(pts[i].name, kGroupNames[pts[i].group]).size();
+    for (const char* pos : {"top center", "bottom center", "middle right", "middle left"}) {
+      const Box b = label_box(x, y, pos, chars);
+      bool clear = b.inside(area);
+      for (std::size_t j = 0; clear && j < markers.size(); ++j)
+        clear = j == i || !b.overlaps(markers[j]);
+      for (std::size_t j = 0; clear && j < labels.size(); ++j) clear = !b.overlaps(labels[j]);
+      if (!clear) continue;
+      where[i] = pos;
+      labels.push_back(b);
+      break;
+    }
+  }
+  return where;
+}
+
+// Traces of one plot_pc row on axes (xa, ya): pos_2 cyan circles "Somewhat RP", pos_3 blue
+// squares "Fully RP", labels placed by place_labels (full names on hover).
+void add_row(json& data, const std::vector<Point>& pts, const Panel& panel, const std::string& xa,
+             const std::string& ya, bool legend, const std::string& what) {
+  const std::vector<std::string> where = place_labels(pts, panel);
   struct Style {
-    const char* name;
     const char* colour;
     const char* symbol;
   };
-  const Style styles[3] = {{"Somewhat RP", "cyan", "circle"},
-                           {"Fully RP", "blue", "square"},
-                           {"other", "gray", "diamond"}};
-  double max_abs = 0;
+  const Style styles[3] = {{"cyan", "circle"}, {"blue", "square"}, {"gray", "diamond"}};
   for (int g = 0; g < 3; ++g) {
     json x = json::array(), y = json::array(), text = json::array(), hover = json::array(),
          pos = json::array();
-    std::size_t n = 0;
     for (std::size_t i = 0; i < pts.size(); ++i) {
       if (pts[i].group != g) continue;
       x.push_back(pts[i].value);
-      y.push_back((g == 0 ? 1.0 : g == 1 ? 0.0 : 0.5) + jitter(i));
-      text.push_back(labelled[i] ? pts[i].name : "");
-      pos.push_back(n++ % 2 ? "bottom center" : "top center");
+      y.push_back(row_y(pts[i], i));
+      text.push_back(where[i].empty() ? "" : short_name(pts[i].name, kGroupNames[g]));
+      pos.push_back(where[i].empty() ? "top center" : where[i]);
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.4g", pts[i].value);
       hover.push_back(pts[i].name + "<br>" + what + " " + buf);
-      if (std::isfinite(pts[i].value)) max_abs = std::max(max_abs, std::abs(pts[i].value));
     }
-    if (n == 0) continue;
+    if (x.empty()) continue;
     data.push_back({{"type", "scatter"},
                     {"mode", "markers+text"},
-                    {"name", styles[g].name},
-                    {"legendgroup", styles[g].name},
+                    {"name", kGroupNames[g]},
+                    {"legendgroup", kGroupNames[g]},
                     {"showlegend", legend},
                     {"x", x},
                     {"y", y},
                     {"text", text},
                     {"textposition", pos},
-                    {"textfont", {{"size", 9}}},
+                    {"textfont", {{"size", kLabelFont}}},
                     {"hovertext", hover},
                     {"hoverinfo", "text"},
                     {"xaxis", xa},
@@ -106,10 +163,17 @@ double add_row(json& data, const std::vector<Point>& pts, const std::string& xa,
                     {"marker",
                      {{"color", styles[g].colour},
                       {"symbol", styles[g].symbol},
-                      {"size", 8},
+                      {"size", kMarkerSize},
                       {"line", {{"color", "black"}, {"width", 0.5}}}}}});
   }
-  return max_abs;
+}
+
+// Half-width of a row's symmetric x range: the largest |value| and 30% more, as the seed's.
+double half_range(const std::vector<Point>& pts) {
+  double m = 0;
+  for (const auto& p : pts)
+    if (std::isfinite(p.value)) m = std::max(m, std::abs(p.value));
+  return (m > 0 ? m : 1.0) * 1.3;
 }
 
 int group_of(const std::string& score) {
@@ -136,6 +200,9 @@ Figure eigenvalue_figure(const json& lda, const std::string& prefix, const std::
                     {"y", lda.at(sc::kJsonCumulativeRatio)},
                     {"yaxis", "y2"},
                     {"marker", {{"color", "#ff7f0e"}, {"symbol", "square"}}}});
+  // Each y axis picks its own round ticks: plotly's default for an overlaying axis is
+  // tickmode "sync" (the left axis's tick positions, at unround values such as 0.029, 0.202);
+  // the right axis draws no grid of its own so the two sets of ticks do not cross the plot.
   f.layout = {{"title", figs::title(f.title)},
               {"xaxis", {{"title", {{"text", "Component"}}}, {"dtick", 1}}},
               {"yaxis", figs::axis("Eigenvalue (between / total scatter)")},
@@ -143,9 +210,26 @@ Figure eigenvalue_figure(const json& lda, const std::string& prefix, const std::
                {{"title", {{"text", "Cumulative ratio"}}},
                 {"overlaying", "y"},
                 {"side", "right"},
+                {"tickmode", "auto"},
+                {"showgrid", false},
                 {"range", {0, 1.05}}}},
-              {"legend", {{"x", 0.6}, {"y", 0.5}}}};
+              {"legend",
+               {{"orientation", "h"},
+                {"x", 0.5},
+                {"xanchor", "center"},
+                {"y", 1.0},
+                {"yanchor", "bottom"}}}};
   return f;
+}
+
+// Page geometry of the component pages: explicit margins, so the label pixel model holds.
+constexpr double kMarginL = 110, kMarginR = 30, kMarginT = 110, kMarginB = 110;
+constexpr double kTopDomain0 = 0.5, kBottomDomain1 = 0.36;  // rows' y domains (paper units)
+constexpr double kRowY0 = -0.6, kRowY1 = 1.6;               // both rows' y range
+
+Panel row_panel(const Figure& f, double d0, double d1, double half_x) {
+  const double w = f.width - kMarginL - kMarginR, h = f.height - kMarginT - kMarginB;
+  return {kMarginL, kMarginT + (1 - d1) * h, w, (d1 - d0) * h, -half_x, half_x, kRowY0, kRowY1};
 }
 
 Figure component_figure(int c, const std::vector<Point>& top, const std::vector<Point>& bottom,
@@ -155,10 +239,13 @@ Figure component_figure(int c, const std::vector<Point>& top, const std::vector<
   f.name = prefix + "component_" + std::to_string(c + 1);
   f.title = "LDA Component " + std::to_string(c + 1) + " - Role-Playing Vectors" + where;
   f.height = bottom.empty() ? 520 : 760;
-  const double m1 = add_row(f.data, top, "x", "y", true, "projection");
+  const double r1 = half_range(top);  // x range symmetric about 0, as the seed's
+  add_row(f.data, top, row_panel(f, bottom.empty() ? 0.0 : kTopDomain0, 1.0, r1), "x", "y", true,
+          "projection");
   const json yticks = {
-      {"tickvals", {0, 1}}, {"ticktext", {"Fully RP", "Somewhat RP"}}, {"range", {-0.6, 1.6}}};
-  const double r1 = (m1 > 0 ? m1 : 1.0) * 1.3;  // x range symmetric about 0, as the seed's
+      {"tickvals", {0, 1}}, {"ticktext", {"Fully RP", "Somewhat RP"}}, {"range", {kRowY0, kRowY1}}};
+  // the legend below the lowest axis title, inside the bottom margin
+  const double plot_h = f.height - kMarginT - kMarginB;
   f.layout = {
       {"title",
        figs::title(f.title + "<br><sub>LDA Between-Class Scatter Analysis: " + what + "</sub>")},
@@ -168,14 +255,14 @@ Figure component_figure(int c, const std::vector<Point>& top, const std::vector<
         {"zeroline", true},
         {"anchor", "y"}}},
       {"yaxis", yticks},
-      {"legend", {{"orientation", "h"}, {"y", -0.08}}},
-      {"margin", {{"l", 110}}}};
+      {"legend", {{"orientation", "h"}, {"y", -62.0 / plot_h}, {"yanchor", "top"}, {"x", 0.0}}},
+      {"margin", {{"l", kMarginL}, {"r", kMarginR}, {"t", kMarginT}, {"b", kMarginB}}}};
   if (!bottom.empty()) {
-    const double m2 = add_row(f.data, bottom, "x2", "y2", false, "cosine");
-    const double r2 = (m2 > 0 ? m2 : 1.0) * 1.3;
-    f.layout["yaxis"]["domain"] = {0.5, 1.0};
+    const double r2 = half_range(bottom);
+    add_row(f.data, bottom, row_panel(f, 0.0, kBottomDomain1, r2), "x2", "y2", false, "cosine");
+    f.layout["yaxis"]["domain"] = {kTopDomain0, 1.0};
     f.layout["yaxis2"] = yticks;
-    f.layout["yaxis2"]["domain"] = {0.0, 0.36};
+    f.layout["yaxis2"]["domain"] = {0.0, kBottomDomain1};
     f.layout["yaxis2"]["anchor"] = "x2";
     f.layout["xaxis"]["anchor"] = "y";
     f.layout["xaxis2"] = {
@@ -183,7 +270,6 @@ Figure component_figure(int c, const std::vector<Point>& top, const std::vector<
         {"range", {-r2, r2}},
         {"zeroline", true},
         {"anchor", "y2"}};
-    f.layout["legend"]["y"] = -0.06;
   }
   return f;
 }

@@ -7,6 +7,7 @@
 #include "actlens/report/figure_sets.hpp"
 #include "actlens/report/schema.hpp"
 #include "figure_inputs.hpp"
+#include "label_boxes.hpp"
 
 namespace actlens::report {
 namespace fs = std::filesystem;
@@ -85,11 +86,22 @@ Figure scatter_figure(const fs::path& dir) {
   if (fs::exists(applied))
     f.data.push_back(scatter_trace(figs::Table(applied), n_pcs, "projected (--apply-to)", true));
   if (n_pcs >= 3) {
+    // The whole cube in view: the scene keeps clear of the colour bar on the right, the camera
+    // stands back far enough that no corner (nor the "PC 3" title at the left) leaves the
+    // page, equal axis lengths whatever the PCs' variances, and ticks every ~1/6 of an axis.
+    json ax[3];
+    for (int a = 0; a < 3; ++a) {
+      ax[a] = figs::axis("PC " + std::to_string(a + 1));
+      ax[a]["nticks"] = 7;
+    }
     f.layout = {{"scene",
-                 {{"xaxis", figs::axis("PC 1")},
-                  {"yaxis", figs::axis("PC 2")},
-                  {"zaxis", figs::axis("PC 3")}}},
-                {"margin", {{"l", 0}, {"r", 0}, {"b", 0}, {"t", 30}}},
+                 {{"xaxis", ax[0]},
+                  {"yaxis", ax[1]},
+                  {"zaxis", ax[2]},
+                  {"domain", {{"x", {0.0, 0.84}}, {"y", {0.0, 1.0}}}},
+                  {"aspectmode", "cube"},
+                  {"camera", {{"eye", {{"x", 1.6}, {"y", 1.6}, {"z", 1.05}}}}}}},
+                {"margin", {{"l", 10}, {"r", 10}, {"b", 10}, {"t", 50}}},
                 {"title", figs::title(f.title)}};
   } else {
     f.layout = {{"xaxis", figs::axis("PC 1")},
@@ -98,6 +110,50 @@ Figure scatter_figure(const fs::path& dir) {
   }
   f.layout["showlegend"] = f.data.size() > 1;
   return f;
+}
+
+constexpr double kMarkFont = 12, kMarkSize = 9;
+constexpr int kMargin[4] = {80, 80, 100, 80};  // l, r, t, b of the variance page
+
+// Text positions of the threshold marks on the cumulative curve (y2, range 0..102): marks of
+// neighbouring components sit a few pixels apart (88% at 2, 90% at 3), so each label takes the
+// first position, in component order, where it stays in the plot and clear of the labels and
+// marks before it (figs::label_box pixels).
+json mark_positions(const Figure& f, const json& mx, const json& my, const json& text,
+                    std::size_t n) {
+  const figs::Frame frame = {kMargin[0],
+                             kMargin[2],
+                             f.width - kMargin[0] - kMargin[1] + 0.0,
+                             f.height - kMargin[2] - kMargin[3] + 0.0,
+                             0.0,
+                             static_cast<double>(n + 1),
+                             0.0,
+                             102.0};
+  std::vector<figs::Box> taken;
+  for (std::size_t i = 0; i < mx.size(); ++i) {
+    const double x = frame.px(mx[i].get<double>()), y = frame.py(my[i].get<double>());
+    const double m = kMarkSize / 2;
+    taken.push_back({x - m, y - m, x + m, y + m});
+  }
+  json pos = json::array();
+  for (std::size_t i = 0; i < mx.size(); ++i) {
+    const double x = frame.px(mx[i].get<double>()), y = frame.py(my[i].get<double>());
+    const std::size_t chars = text[i].get<std::string>().size();
+    std::string chosen = "bottom right";  // the old place, when nothing fits
+    for (const char* p :
+         {"bottom right", "top left", "middle right", "bottom left", "top right", "middle left"}) {
+      const figs::Box b = figs::label_box(x, y, p, chars, kMarkFont, kMarkSize);
+      bool clear = b.inside(frame.area());
+      for (std::size_t j = 0; clear && j < taken.size(); ++j)
+        clear = j == i || !b.overlaps(taken[j]);
+      if (!clear) continue;
+      chosen = p;
+      taken.push_back(b);
+      break;
+    }
+    pos.push_back(chosen);
+  }
+  return pos;
 }
 
 Figure variance_figure(const json& pca) {
@@ -133,14 +189,16 @@ Figure variance_figure(const json& pca) {
   json shapes = json::array(), annotations = json::array();
   json mx = json::array(), my = json::array(), mtext = json::array();
   if (pca.contains(sc::kJsonComponentsFor)) {
+    // One mark per component: thresholds reached by the same component share one label
+    // ("70%, 80%: 2"), which two labels at one point would print on top of each other.
     const json& counts = pca[sc::kJsonComponentsFor];
+    std::map<int, std::string> marks;  // component -> "70%, 80%"
     for (const char* p : {"70", "80", "90", "95"}) {
       if (!counts.contains(p) || !counts[p].is_number()) continue;
       const int n = counts[p].get<int>();
       if (n < 1 || static_cast<std::size_t>(n) > ratio.size()) continue;
-      mx.push_back(n);
-      my.push_back(cum[static_cast<std::size_t>(n - 1)]);
-      mtext.push_back(std::string(p) + "%: " + std::to_string(n));
+      auto& m = marks[n];
+      m += (m.empty() ? "" : ", ") + std::string(p) + "%";
       shapes.push_back({{"type", "line"},
                         {"xref", "paper"},
                         {"yref", "y2"},
@@ -150,17 +208,24 @@ Figure variance_figure(const json& pca) {
                         {"y1", std::stod(p)},
                         {"line", {{"color", "#bbbbbb"}, {"dash", "dot"}, {"width", 1}}}});
     }
+    for (const auto& [n, what] : marks) {
+      mx.push_back(n);
+      my.push_back(cum[static_cast<std::size_t>(n - 1)]);
+      mtext.push_back(what + ": " + std::to_string(n));
+    }
   }
   if (!mx.empty())
-    f.data.push_back({{"type", "scatter"},
-                      {"mode", "markers+text"},
-                      {"name", "components for 70/80/90/95%"},
-                      {"x", mx},
-                      {"y", my},
-                      {"yaxis", "y2"},
-                      {"text", mtext},
-                      {"textposition", "bottom right"},
-                      {"marker", {{"size", 9}, {"color", "#2ca02c"}, {"symbol", "diamond"}}}});
+    f.data.push_back(
+        {{"type", "scatter"},
+         {"mode", "markers+text"},
+         {"name", "components for 70/80/90/95%"},
+         {"x", mx},
+         {"y", my},
+         {"yaxis", "y2"},
+         {"text", mtext},
+         {"textposition", mark_positions(f, mx, my, mtext, ratio.size())},
+         {"textfont", {{"size", kMarkFont}}},
+         {"marker", {{"size", kMarkSize}, {"color", "#2ca02c"}, {"symbol", "diamond"}}}});
   if (pca.contains(sc::kJsonElbow) && pca[sc::kJsonElbow].is_number()) {
     const int e = pca[sc::kJsonElbow].get<int>();
     if (e >= 1 && static_cast<std::size_t>(e) <= ratio.size())
@@ -173,16 +238,24 @@ Figure variance_figure(const json& pca) {
                         {"textposition", "top right"},
                         {"marker", {{"size", 12}, {"color", "#d62728"}, {"symbol", "x"}}}});
   }
-  f.layout = {{"title", figs::title(f.title)},
-              {"xaxis", figs::axis("Component")},
-              {"yaxis", figs::axis("Explained variance (%)")},
-              {"yaxis2",
-               {{"title", {{"text", "Cumulative (%)"}}},
-                {"overlaying", "y"},
-                {"side", "right"},
-                {"range", {0, 102}}}},
-              {"shapes", shapes},
-              {"legend", {{"x", 0.55}, {"y", 0.45}}}};
+  json xaxis = figs::axis("Component");
+  xaxis["range"] = {0, ratio.size() + 1};  // fixed: the marks' labels are placed in pixels
+  f.layout = {
+      {"title", figs::title(f.title)},
+      {"xaxis", xaxis},
+      {"margin", {{"l", kMargin[0]}, {"r", kMargin[1]}, {"t", kMargin[2]}, {"b", kMargin[3]}}},
+      {"yaxis", figs::axis("Explained variance (%)")},
+      {"yaxis2",
+       {{"title", {{"text", "Cumulative (%)"}}},
+        {"overlaying", "y"},
+        {"side", "right"},
+        // its own round ticks (0, 20, ... 100), not plotly's default "sync" to the left
+        // axis's positions; no second grid
+        {"tickmode", "auto"},
+        {"showgrid", false},
+        {"range", {0, 102}}}},
+      {"shapes", shapes},
+      {"legend", {{"x", 0.55}, {"y", 0.45}}}};
   return f;
 }
 

@@ -134,7 +134,7 @@ void render_png(const fs::path& chromium, const fs::path& html, const fs::path& 
   }
   if (!ok) {
     cleanup();
-    throw Error("--png: Chromium could not render " + html.filename().string() + " (" + why +
+    throw Error("--png: Chromium could not render " + png.filename().string() + " (" + why +
                 ", 3 tries); the HTML figures are kept");
   }
   fs::rename(tmp_png, png, ec);

@@ -13,30 +13,16 @@
 #include "actlens/io/npy.hpp"
 #include "actlens/report/figure.hpp"
 #include "actlens/report/figure_sets.hpp"
+#include "figure_test_helpers.hpp"
 #include "test_paths.hpp"
 
 namespace fs = std::filesystem;
 using actlens::report::Figure;
 using nlohmann::json;
 
+using namespace figure_test;
+
 namespace {
-
-void write_text(const fs::path& p, const std::string& s) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << s;
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-const Figure& find(const std::vector<Figure>& figs, const std::string& name) {
-  for (const auto& f : figs)
-    if (f.name == name) return f;
-  FAIL("no figure named " << name);
-  throw std::logic_error("unreachable");
-}
 
 std::vector<double> doubles(const json& a) {
   std::vector<double> v;
@@ -202,8 +188,9 @@ TEST_CASE("pca figures: the seed's 3-D scatter and the variance curve", "[report
   CHECK(doubles(v.data[0]["y"]) == std::vector<double>{50, 30, 10, 6, 4});  // full spectrum, %
   CHECK(doubles(v.data[1]["y"])[3] == Approx(96));
   // 70/80/90/95% marks at the counts pca.json gives, on the cumulative curve
-  CHECK(doubles(v.data[2]["x"]) == std::vector<double>{2, 2, 3, 4});
-  CHECK(doubles(v.data[2]["y"])[2] == Approx(90));
+  CHECK(doubles(v.data[2]["x"]) == std::vector<double>{2, 3, 4});  // 70% and 80% share one
+  CHECK(v.data[2]["text"][0] == "70%, 80%: 2");
+  CHECK(doubles(v.data[2]["y"])[1] == Approx(90));
   CHECK(v.data[3]["name"] == "elbow");
   CHECK(doubles(v.data[3]["x"]) == std::vector<double>{2});
   CHECK(v.layout["shapes"].size() == 4);
@@ -318,11 +305,18 @@ TEST_CASE("belief figures: simplex, R^2 per layer, steering bars, loss", "[repor
              "\nconcatenated,32,0.9,0.01,,\n");
   auto figs = actlens::report::beliefs_figures(d);
   const auto& s = find(figs, "simplex");
-  REQUIRE(s.data.size() == 3);
-  CHECK(doubles(s.data[0]["y"]) == std::vector<double>{2, -2});      // the seed's PCA dims 0 and 2
-  CHECK(s.data[0]["marker"]["color"][0] == "#FD3216");               // Light24[0]
-  CHECK(doubles(s.data[2]["x"]) == std::vector<double>{1.0, -0.9});  // centre of mass per belief
-  CHECK(doubles(s.data[2]["y"]) == std::vector<double>{2.0, -2.0});
+  // per belief (a legend entry each): its point, then the predictions, then per belief the
+  // predictions' centre of mass
+  REQUIRE(s.data.size() == 5);
+  CHECK(doubles(s.data[0]["y"]) == std::vector<double>{2});  // the seed's PCA dims 0 and 2
+  CHECK(doubles(s.data[1]["y"]) == std::vector<double>{-2});
+  CHECK(s.data[0]["name"] == "State T");
+  CHECK(s.data[0]["marker"]["color"] == "#FD3216");  // Light24[0]
+  CHECK(s.data[2]["name"] == "predictions");
+  CHECK(doubles(s.data[3]["x"]) == std::vector<double>{1.0});  // centre of mass per belief
+  CHECK(doubles(s.data[3]["y"]) == std::vector<double>{2.0});
+  CHECK(doubles(s.data[4]["x"]) == std::vector<double>{-0.9});
+  CHECK(s.data[4]["legendgroup"] == s.data[1]["legendgroup"]);
   const auto& r2 = find(figs, "r2_per_layer");
   CHECK(r2.data.size() == 1);  // no held-out rows
   CHECK(doubles(r2.data[0]["y"]) == std::vector<double>{0.5, 0.9});

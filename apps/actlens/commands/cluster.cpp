@@ -41,7 +41,11 @@ int run_cluster(const ClusterOptions& o, Command& cmd) {
   for (const auto& in : o.inputs) spaces.push_back(load_points(in, o.points));
   info.stop("read");
   report::OutputDir& out = cmd.output();
-  nlohmann::json summary = nlohmann::json::object();
+  // Spaces stay in the order given (nlohmann::json would sort them by name: small300 before
+  // small50): cluster.json keeps it in its keys, run.json's summary lists the spaces in order,
+  // and the figures follow cluster.json.
+  nlohmann::ordered_json per_space = nlohmann::ordered_json::object();
+  nlohmann::json summary = {{"spaces", nlohmann::json::array()}};
   std::string listing;
   for (std::size_t s = 0; s < spaces.size(); ++s) {
     const Points& p = spaces[s];
@@ -60,16 +64,21 @@ int run_cluster(const ClusterOptions& o, Command& cmd) {
     info.stop("dbscan " + names[s]);
     const nlohmann::json dj = write_dbscan(dir, p, t.embedding, d, o.dbscan);
     listing += "\n** Clusters in " + names[s] + ":\n" + cluster_listing(p, d);
-    summary[names[s]] = {{"kl_divergence", tj["kl_divergence"]},
-                         {"n_clusters", dj["n_clusters"]},
-                         {"n_noise", dj["n_noise"]}};
+    const nlohmann::json one = {{"kl_divergence", tj["kl_divergence"]},
+                                {"n_clusters", dj["n_clusters"]},
+                                {"n_noise", dj["n_noise"]}};
+    per_space[names[s]] = one;
+    nlohmann::json entry = one;
+    entry["name"] = names[s];
+    summary["spaces"].push_back(entry);
     info.add_input(names[s], p.path, p.format, p.bytes);
   }
-  report::write_json(out.path() / "cluster.json", summary);
+  io::write_file_atomic(out.path() / "cluster.json", per_space.dump(2) + "\n");
   io::write_file_atomic(out.path() / "listing.txt", listing.substr(1));
   info.summary() = summary;
   cmd.finish();
-  std::fputs(listing.substr(1).c_str(), stdout);
+  // the listing on stdout, except with -q (errors only, which sets the log level): as dbscan
+  if (spdlog::should_log(spdlog::level::info)) std::fputs(listing.substr(1).c_str(), stdout);
   return 0;
 }
 

@@ -39,8 +39,13 @@ std::string_view plotly_js();
 std::string plotly_version();
 std::string plotly_cdn_url();
 
-// One page holding one figure; `js_src` is the script URL when `source` is not inline.
-std::string figure_html(const Figure& f, PlotlySource source);
+// Interactive pages carry plotly's mode bar (zoom, pan, download); a page rendered to a PNG
+// (`--png`) does not, since a picture of buttons does nothing.
+enum class PageMode { interactive, static_image };
+
+// One page holding one figure; the script comes from `source` (inline, CDN, or beside it).
+std::string figure_html(const Figure& f, PlotlySource source,
+                        PageMode mode = PageMode::interactive);
 
 // Writes run_dir/figures/NAME.html for every figure (PNG beside them with options.png) and
 // run_dir/index.html linking them; every file goes to a temporary name first and is renamed.
