@@ -13,6 +13,20 @@
 namespace actlens::cli {
 namespace fs = std::filesystem;
 
+namespace {
+// Where each method wins: 1000 iterations, 50 features, --threads 2 (docs/commands.md has the
+// timings).
+const std::string kMethodHelp =
+    "auto (the default): barnes_hut below " + std::to_string(core::kTsneFftMinPoints) +
+    " points, fft from there on (1-2 dimensions); run.json's resolved.method says which. "
+    "barnes_hut: sklearn's default, kNN P, the fastest below about " +
+    std::to_string(core::kTsneFftMinPoints) +
+    " points. fft: FIt-SNE interpolation with the same kNN P, O(N) per iteration (below ~850 "
+    "points it sums pairs exactly), the fastest above; 1-2 dimensions. exact: all-pairs P and "
+    "gradient, O(N^2); never faster than "
+    "barnes_hut in our timings (even at 200 points), for comparisons only";
+}  // namespace
+
 void add_tsne_options(CLI::App* sub, TsneFlags& f) {
   sub->add_option("--perplexity", f.perplexity,
                   "t-SNE perplexity (sklearn default 30; the RSA seed uses 5); must be < N")
@@ -27,10 +41,7 @@ void add_tsne_options(CLI::App* sub, TsneFlags& f) {
       ->capture_default_str();
   sub->add_option("--max-iter", f.max_iter, "Iterations in all, the exaggeration phase included")
       ->capture_default_str();
-  sub->add_option("--method", f.method,
-                  "exact (O(N^2), small N), barnes_hut (sklearn's default), fft (FIt-SNE "
-                  "interpolation, fastest for large N; 1-2 dimensions)")
-      ->capture_default_str();
+  sub->add_option("--method", f.method, kMethodHelp)->capture_default_str();
   sub->add_option("--angle", f.angle, "Barnes-Hut theta (accuracy/speed trade-off)")
       ->capture_default_str();
   sub->add_option("--init", f.init,
@@ -61,14 +72,19 @@ core::TsneResult run_tsne(const core::RowMatrixXd& x, const Points& p, const Tsn
     throw UsageError("--perplexity " + report::format_double(f.perplexity) +
                      " must be less than the number of points (" + std::to_string(n) +
                      "); the RSA seed uses 5 for its 20 words");
-  if (f.method != "exact" && f.method != "barnes_hut" && f.method != "fft")
-    throw UsageError("--method: use exact, barnes_hut or fft");
+  if (f.method != "auto" && f.method != "exact" && f.method != "barnes_hut" && f.method != "fft")
+    throw UsageError("--method: use auto, exact, barnes_hut or fft");
   if (f.init != "pca" && f.init != "random") throw UsageError("--init: use pca or random");
+  if (f.max_iter < 250)  // core would name its exaggeration_iter, which is no flag
+    throw UsageError("--max-iter " + std::to_string(f.max_iter) +
+                     ": at least 250 (the early-exaggeration phase; sklearn's minimum too)");
   if (f.components < 1 || f.components > 3) throw UsageError("--tsne-components: 1, 2 or 3");
   if (f.method == "barnes_hut" && f.components > 3)
     throw UsageError("--method barnes_hut: at most 3 dimensions");
   if (f.method == "fft" && f.components > 2)
     throw UsageError("--method fft: 1 or 2 dimensions; use barnes_hut for 3");
+  const std::string method =
+      f.method == "auto" ? core::tsne_auto_method(n, f.components) : f.method;
   core::TsneOptions o;
   o.n_components = f.components;
   o.perplexity = f.perplexity;
@@ -79,7 +95,7 @@ core::TsneResult run_tsne(const core::RowMatrixXd& x, const Points& p, const Tsn
     o.learning_rate = *v;
   }
   o.max_iter = f.max_iter;
-  o.method = f.method;
+  o.method = method;
   o.angle = f.angle;
   o.init = f.init;
   o.seed = f.seed;
@@ -90,8 +106,8 @@ core::TsneResult run_tsne(const core::RowMatrixXd& x, const Points& p, const Tsn
     progress.advance();
     spdlog::debug("t-SNE iteration {}: KL {:.6f}, gradient norm {:.3g}", iter, kl, grad);
   };
-  spdlog::info("t-SNE of {} points x {} features: {}, perplexity {}, {} iterations", n, x.cols(),
-               f.method, f.perplexity, f.max_iter);
+  spdlog::info("t-SNE of {} points x {} features: {}{}, perplexity {}, {} iterations", n, x.cols(),
+               method, f.method == "auto" ? " (auto)" : "", f.perplexity, f.max_iter);
   core::TsneResult r;
   try {
     r = core::tsne(x, o);
@@ -99,9 +115,24 @@ core::TsneResult run_tsne(const core::RowMatrixXd& x, const Points& p, const Tsn
     throw UsageError(e.what());  // core names the option ("t-SNE: ...")
   }
   progress.finish();
-  spdlog::info("t-SNE: KL divergence {:.6f} after {} iterations", r.kl_divergence, r.n_iter + 1);
+  // barnes_hut / fft optimise (and sklearn reports) the KL against the sparse kNN P; the KL
+  // against the all-pairs P of the same embedding is larger, so say which one this is.
+  spdlog::info("t-SNE: KL divergence {:.6f} ({} P) after {} iterations", r.kl_divergence,
+               method == "exact" ? "all-pairs" : "kNN", r.n_iter + 1);
   return r;
 }
+
+namespace {
+std::string kl_note(const std::string& method) {
+  if (method == "exact")
+    return "KL(P||Q) of the final embedding; P over all pairs, Q normalised over all pairs";
+  return "KL(P||Q) of the final embedding with the sparse P of the k = min(N - 1, "
+         "int(3 perplexity + 1)) nearest neighbours that " +
+         method +
+         " optimises (sklearn's kl_divergence_ uses the same P); Q normalised over all pairs. "
+         "The KL against the all-pairs P (--method exact) differs";
+}
+}  // namespace
 
 nlohmann::json write_tsne(const fs::path& dir, const Points& p, const core::RowMatrixXd& x,
                           const core::TsneResult& r, const TsneFlags& f) {
@@ -125,12 +156,17 @@ nlohmann::json write_tsne(const fs::path& dir, const Points& p, const core::RowM
                       {"early_exaggeration", f.early_exaggeration},
                       {"learning_rate", r.learning_rate},
                       {"max_iter", f.max_iter},
+                      {"iterations", r.n_iter + 1},
                       {"n_iter", r.n_iter},
+                      {"n_iter_note",
+                       "sklearn's n_iter_: the 0-based index of the last "
+                       "iteration, i.e. iterations - 1"},
                       {"init", f.init},
                       {"seed", f.seed},
                       {"kl_divergence", r.kl_divergence},
-                      {"kl_note", "KL(P||Q) of the final embedding, Q normalised over all pairs"}};
-  if (f.method == "barnes_hut") j["angle"] = f.angle;
+                      {"kl_p", r.method == "exact" ? "all-pairs" : "kNN"},
+                      {"kl_note", kl_note(r.method)}};
+  if (r.method == "barnes_hut") j["angle"] = f.angle;
   const Eigen::Index n = x.rows();
   if (f.trust_neighbors > 0 && n <= 20000 && 2 * f.trust_neighbors < n) {
     j["trustworthiness"] = core::trustworthiness(x, r.embedding, f.trust_neighbors);
@@ -160,7 +196,15 @@ core::DbscanResult run_dbscan(const core::RowMatrixXd& x, const Points& p, const
     throw UsageError("--metric: use euclidean or cosine");
   if (x.rows() < 2)
     throw Error(p.path + ": DBSCAN needs at least 2 points (got " + std::to_string(x.rows()) + ")");
-  if (f.metric == "cosine") unit_rows(p);  // names a zero vector by its word
+  if (f.metric == "cosine") {
+    // sklearn's cosine distance of a zero row is 1 to every other point (0 to itself): allowed,
+    // as sklearn allows it, but worth a line since such a row is rarely meant.
+    std::int64_t zero = 0;
+    for (Eigen::Index i = 0; i < x.rows(); ++i) zero += x.row(i).squaredNorm() == 0 ? 1 : 0;
+    if (zero > 0)
+      spdlog::warn("{}: {} zero row(s); cosine distance 1 to every other point, as sklearn", p.path,
+                   zero);
+  }
   core::DbscanOptions o;
   o.eps = f.eps;
   o.min_samples = f.min_samples;
@@ -182,19 +226,18 @@ core::DbscanResult run_dbscan(const core::RowMatrixXd& x, const Points& p, const
 nlohmann::json write_dbscan(const fs::path& dir, const Points& p, const core::RowMatrixXd& x,
                             const core::DbscanResult& r, const DbscanFlags& f) {
   const core::ClusterSummary s = core::summarize_clusters(x, r.labels);
-  // 2-D points (t-SNE output, the usual case) are copied as x1, x2: the cluster figure and
-  // `actlens report` then need nothing outside this folder.
-  const bool planar = x.cols() == 2;
+  // 2-D and 3-D points (t-SNE output, the usual case) are copied as x1, x2[, x3]: the cluster
+  // figure (a 3-D scene for three) and `actlens report` then need nothing outside this folder.
+  const Eigen::Index drawn = (x.cols() == 2 || x.cols() == 3) ? x.cols() : 0;
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < r.labels.size(); ++i) {
     rows.push_back(
         {std::to_string(i), p.names[i], std::to_string(r.labels[i]), r.is_core[i] ? "1" : "0"});
-    if (planar)
-      for (Eigen::Index c = 0; c < 2; ++c)
-        rows.back().push_back(report::format_double(x(static_cast<Eigen::Index>(i), c)));
+    for (Eigen::Index c = 0; c < drawn; ++c)
+      rows.back().push_back(report::format_double(x(static_cast<Eigen::Index>(i), c)));
   }
   std::vector<std::string> header = {"index", "name", "cluster", "core"};
-  if (planar) header.insert(header.end(), {"x1", "x2"});
+  for (Eigen::Index c = 0; c < drawn; ++c) header.push_back("x" + std::to_string(c + 1));
   report::write_csv(dir / "labels.csv", header, rows);
   std::vector<std::int64_t> labels(r.labels.begin(), r.labels.end());
   io::write_npy(dir / "labels.npy", io::make_array(labels));

@@ -20,7 +20,7 @@ struct TsneFlags {
   double early_exaggeration = 12;
   std::string learning_rate = "auto";
   int max_iter = 1000;
-  std::string method = "barnes_hut";
+  std::string method = "auto";  // auto | exact | barnes_hut | fft (auto: core::tsne_auto_method)
   double angle = 0.5;
   std::string init = "pca";
   std::uint64_t seed = 0;

@@ -43,28 +43,9 @@ void validate(const Eigen::Ref<const RowMatrixXd>& x, const DbscanOptions& opt) 
     throw std::invalid_argument("DBSCAN needs at least 1 feature per point (got 0)");
 }
 
-}  // namespace
-
-DbscanResult dbscan(const Eigen::Ref<const RowMatrixXd>& x, const DbscanOptions& opt) {
-  validate(x, opt);
-  const Eigen::Index n = x.rows();
-  const int threads = opt.n_threads > 0 ? opt.n_threads : omp_get_max_threads();
-
-  // Cosine: unit rows, where 1 - cos(u, v) <= eps  <=>  ||u - v||^2 <= 2 eps.
-  RowMatrixXd unit;
-  dd::Points pts{x.data(), x.outerStride(), n, x.cols(), opt.eps * opt.eps};
-  if (opt.metric == DbscanMetric::Cosine) {
-    unit = x;
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double norm = unit.row(i).norm();
-      if (!(norm > 0))
-        throw std::invalid_argument("DBSCAN: the cosine metric needs non-zero rows; row " +
-                                    std::to_string(i) + " is all zeros");
-      unit.row(i) /= norm;
-    }
-    pts = dd::Points{unit.data(), unit.cols(), n, unit.cols(), 2.0 * opt.eps};
-  }
-
+// DBSCAN of the points `pts` (any n >= 1).
+DbscanResult dbscan_points(const dd::Points& pts, const DbscanOptions& opt, int threads) {
+  const Eigen::Index n = pts.n;
   const bool brute = opt.algorithm == DbscanAlgorithm::Brute ||
                      (opt.algorithm == DbscanAlgorithm::Auto && pts.d > 16);
   const auto search =
@@ -105,6 +86,82 @@ DbscanResult dbscan(const Eigen::Ref<const RowMatrixXd>& x, const DbscanOptions&
       res.labels[k] = res.labels[static_cast<std::size_t>(best[k])];
   }
   return res;
+}
+
+// Cosine DBSCAN when some rows are zero. sklearn's cosine_distances leaves a zero row zero when
+// it normalises, so its distance is 1 - 0 = 1 to every other point (another zero row included)
+// and 0 to itself (the diagonal of X against X). The other rows are clustered on their own
+// (`sub`, indices `keep`); the zero rows then join as the distances above say:
+//  - eps < 1: a zero row's neighbourhood is itself: a singleton cluster when min_samples is 1,
+//    else noise; nothing else changes;
+//  - eps >= 1: a zero row is a neighbour of every point, so every count grows by the number of
+//    zero rows and a zero row's count is N; when any point is core so are the zero rows, which
+//    join every core point into one cluster and make every other point its border: all 0.
+DbscanResult with_zero_rows(Eigen::Index n, const std::vector<Eigen::Index>& keep,
+                            const DbscanResult& sub, const DbscanOptions& opt) {
+  const auto zero = static_cast<std::int64_t>(n - static_cast<Eigen::Index>(keep.size()));
+  DbscanResult r;
+  r.neighbour_counts.assign(static_cast<std::size_t>(n), opt.eps >= 1 ? n : 1);
+  std::vector<int> sub_label(static_cast<std::size_t>(n), -2);  // -2: a zero row
+  for (std::size_t k = 0; k < keep.size(); ++k) {
+    const auto i = static_cast<std::size_t>(keep[k]);
+    r.neighbour_counts[i] = sub.neighbour_counts[k] + (opt.eps >= 1 ? zero : 0);
+    sub_label[i] = sub.labels[k];
+  }
+  r.is_core.assign(static_cast<std::size_t>(n), 0);
+  bool any_core = false;
+  for (std::size_t i = 0; i < r.is_core.size(); ++i) {
+    r.is_core[i] = r.neighbour_counts[i] >= opt.min_samples ? 1 : 0;
+    any_core = any_core || r.is_core[i] != 0;
+  }
+  if (opt.eps >= 1) {
+    r.labels.assign(static_cast<std::size_t>(n), any_core ? 0 : -1);
+    r.n_clusters = any_core ? 1 : 0;
+    return r;
+  }
+  // Renumber by the lowest core index, as sklearn numbers clusters: the clusters of `sub` keep
+  // their order, zero-row singletons slot in between.
+  std::vector<int> renumber(static_cast<std::size_t>(sub.n_clusters), -1);
+  r.labels.assign(static_cast<std::size_t>(n), -1);
+  for (std::size_t i = 0; i < r.labels.size(); ++i) {
+    if (r.is_core[i] == 0) continue;
+    if (sub_label[i] == -2) {
+      r.labels[i] = r.n_clusters++;
+    } else {
+      int& to = renumber[static_cast<std::size_t>(sub_label[i])];
+      if (to < 0) to = r.n_clusters++;
+      r.labels[i] = to;
+    }
+  }
+  for (std::size_t i = 0; i < r.labels.size(); ++i)  // border points of `sub`'s clusters
+    if (r.is_core[i] == 0 && sub_label[i] >= 0)
+      r.labels[i] = renumber[static_cast<std::size_t>(sub_label[i])];
+  return r;
+}
+
+}  // namespace
+
+DbscanResult dbscan(const Eigen::Ref<const RowMatrixXd>& x, const DbscanOptions& opt) {
+  validate(x, opt);
+  const Eigen::Index n = x.rows();
+  const int threads = opt.n_threads > 0 ? opt.n_threads : omp_get_max_threads();
+  if (opt.metric == DbscanMetric::Euclidean)
+    return dbscan_points(dd::Points{x.data(), x.outerStride(), n, x.cols(), opt.eps * opt.eps}, opt,
+                         threads);
+
+  // Cosine: unit rows, where 1 - cos(u, v) <= eps  <=>  ||u - v||^2 <= 2 eps.
+  std::vector<Eigen::Index> keep;
+  for (Eigen::Index i = 0; i < n; ++i)
+    if (x.row(i).squaredNorm() > 0) keep.push_back(i);
+  const auto m = static_cast<Eigen::Index>(keep.size());
+  RowMatrixXd unit(m, x.cols());
+  for (Eigen::Index k = 0; k < m; ++k)
+    unit.row(k) = x.row(keep[static_cast<std::size_t>(k)]).normalized();
+  DbscanResult sub;
+  if (m > 0)
+    sub = dbscan_points(dd::Points{unit.data(), unit.cols(), m, unit.cols(), 2.0 * opt.eps}, opt,
+                        threads);
+  return m == n ? sub : with_zero_rows(n, keep, sub, opt);
 }
 
 ClusterSummary summarize_clusters(const Eigen::Ref<const RowMatrixXd>& x,

@@ -444,7 +444,7 @@ void validate(const Eigen::Ref<const RowMatrixXd>& x, const TsneOptions& opt) {
   if (n < 2) bad("needs at least 2 samples, got " + std::to_string(n));
   if (x.cols() < 1) bad("needs at least 1 feature, got 0");
   if (opt.method != "exact" && opt.method != "barnes_hut" && opt.method != "fft")
-    bad("method '" + opt.method + "' must be one of exact, barnes_hut, fft");
+    bad("method '" + opt.method + "' must be one of auto, exact, barnes_hut, fft");
   if (opt.n_components < 1)
     bad("n_components " + std::to_string(opt.n_components) + " must be >= 1");
   if (opt.method == "barnes_hut" && opt.n_components > 3)
@@ -660,7 +660,16 @@ SparseJointP joint_probabilities_nn(const Eigen::Ref<const RowMatrixXd>& x, doub
   return p;
 }
 
+std::string tsne_auto_method(Eigen::Index n, int n_components) {
+  return n >= kTsneFftMinPoints && n_components <= 2 ? "fft" : "barnes_hut";
+}
+
 TsneResult tsne(const Eigen::Ref<const RowMatrixXd>& x, const TsneOptions& opt) {
+  if (opt.method == "auto") {
+    TsneOptions resolved = opt;
+    resolved.method = tsne_auto_method(x.rows(), opt.n_components);
+    return tsne(x, resolved);
+  }
   validate(x, opt);
   const Eigen::Index n = x.rows();
   const int d = opt.n_components;

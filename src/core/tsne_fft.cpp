@@ -2,23 +2,32 @@
 // Kluger 2019, "Fast interpolation-based t-SNE for improved visualization of single-cell
 // RNA-seq data"). Our own implementation of the scheme of FIt-SNE's nbodyfft.cpp / openTSNE:
 //  - the square [min, max]^dim around the embedding (min and max over all coordinates) is cut
-//    into n_boxes intervals per dimension, n_boxes = max(min_intervals, range * per_integer)
-//    rounded up to an FFT-friendly size (FIt-SNE's list, below 200);
+//    into n_boxes intervals per dimension (fft_grid_boxes: max(min_intervals, range /
+//    per_integer), rounded up to an FFT-friendly size, capped at kFftMaxPoints FFT points);
 //  - every interval holds p equispaced nodes ((k + 1/2) / p of its width), so the grid of
 //    n_boxes * p nodes per dimension is equispaced;
-//  - the charges q_j = [1, y_j] (dim + 1 terms) are spread onto the p^dim nodes of the
-//    point's box with Lagrange weights, the squared Cauchy kernel K = (1 + r^2)^-2 between all
-//    node pairs is applied as a circulant convolution (zero padding to 2 n per dimension, FFTW
-//    real-to-complex transforms), and the potentials are interpolated back to the points:
-//      phi_t(i) ~ sum_j K(y_i, y_j) q_t(j)  (j = i included, K = 1).
-//  - Then neg_i = y_i phi_0(i) - phi_y(i), and since w = K (1 + |y_i - y_j|^2),
-//      Z = sum_i [(1 + |y_i|^2) phi_0(i) - 2 y_i . phi_y(i) + sum_j K_ij |y_j|^2] - N
-//        = sum_i [(1 + 2 |y_i|^2) phi_0(i) - 2 y_i . phi_y(i)] - N
-//    because K is symmetric (so is its interpolated approximation: spreading and interpolation
-//    use the same weights): FIt-SNE's fourth term |y_j|^2 is not needed.
-// FFTW plans use FFTW_ESTIMATE (deterministic) and are made once per FFT size; plan creation
-// and destruction are serialised by a global mutex (FFTW's planner is not thread-safe). The
-// terms are transformed in parallel, each by the same single-threaded plan, so the result does
+//  - the charges q_j = [1, y_j - c] (dim + 1 terms; c the centre of the span) are spread onto the
+//    p^dim nodes of the point's box with Lagrange weights, the squared Cauchy kernel
+//    K = (1 + r^2)^-2 between all node pairs is applied as a circulant convolution (zero padding
+//    to 2 n per dimension, FFTW real-to-complex transforms), and the potentials are interpolated
+//    back to the points:  phi_t(i) ~ sum_j K~(y_i, y_j) q_t(j)  (j = i included).
+//  - Then neg_i = y_i phi_0(i) - phi_y(i) (the j = i terms cancel exactly), and since
+//    w = K (1 + |y_i - y_j|^2),
+//      Z = sum_i [(1 + 2 |y_i|^2) phi_0(i) - 2 y_i . phi_y(i) - K~(y_i, y_i)]
+//    because K~ is symmetric (spreading and interpolation use the same weights): FIt-SNE's fourth
+//    term |y_j|^2 is not needed. FIt-SNE and openTSNE subtract N for the j = i terms; the
+//    interpolated K~(y_i, y_i) is not 1 (several % off when the interval is ~1 unit wide), so we
+//    subtract what phi_0 actually holds.
+//  - When n^2 costs less than the grid (kFftDirectPairsPerGridPoint: small n, or an embedding
+//    whose range, during early exaggeration, asks for a large grid), the pairs are summed
+//    directly instead: exact, and cheaper there.
+// Why the grid is bounded: sklearn's learning rate floor (50) with early exaggeration 12 makes
+// small runs (N = 200: range ~500 with the exact gradient too) fling points far out for a while;
+// the grid followed the range without a limit and every size's buffers were kept, > 11 GB.
+// FFTW plans use FFTW_ESTIMATE (deterministic) and are made when the FFT size changes (only the
+// current size is kept); plan creation and destruction are serialised by a global mutex (FFTW's
+// planner is not thread-safe). The terms are transformed in parallel, each by the same
+// single-threaded plan, and the direct sums go row by row in a fixed order, so the result does
 // not depend on the thread count.
 #include <fftw3.h>
 
@@ -27,7 +36,7 @@
 #include <complex>
 #include <cstdint>
 #include <limits>
-#include <map>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -42,14 +51,41 @@ std::mutex& fftw_planner_mutex() {
   return m;
 }
 
-int round_boxes(int n_boxes) {
+// Smallest / largest 2^a 3^b 5^c at least / at most n (n >= 1): sizes FFTW transforms fastest.
+bool smooth(int n) {
+  for (const int f : {2, 3, 5})
+    while (n % f == 0) n /= f;
+  return n == 1;
+}
+int smooth_up(int n) {
+  while (!smooth(n)) ++n;
+  return n;
+}
+int smooth_down(int n) {
+  while (n > 1 && !smooth(n)) --n;
+  return std::max(n, 1);
+}
+
+}  // namespace
+
+int fft_grid_boxes(double range, double per_integer, int min_intervals, int p, int dim) {
+  // FIt-SNE's FFT-friendly counts below 200 (the same grids as FIt-SNE and openTSNE there).
   static const int kAllowed[] = {25, 36, 50,  55,  60,  65,  70,  75,  80,  85,
                                  90, 96, 100, 110, 120, 130, 140, 150, 175, 200};
-  if (n_boxes >= 200) return n_boxes;
-  for (const int a : kAllowed)
-    if (a >= n_boxes) return a;
-  return n_boxes;
+  const double wanted = std::max(static_cast<double>(min_intervals), range / per_integer);
+  // Nodes per dimension allowed by kFftMaxPoints (the FFT has (2 * nodes)^dim points).
+  const double side = std::floor(std::pow(static_cast<double>(kFftMaxPoints), 1.0 / dim) + 1e-9);
+  const int max_boxes = smooth_down(std::max(1, static_cast<int>(side) / (2 * p)));
+  if (!(wanted < max_boxes)) return max_boxes;          // also catches a NaN range
+  const int n = std::max(1, static_cast<int>(wanted));  // FIt-SNE truncates
+  if (n <= 200) {
+    for (const int a : kAllowed)
+      if (a >= n) return std::min(a, max_boxes);
+  }
+  return std::min(smooth_up(n), max_boxes);
 }
+
+namespace {
 
 // Buffers and plans for one FFT size (nf per dimension). In 2-D the charges fill only the first
 // ng = nf / 2 rows and columns and only those potentials are needed, so the transforms are split
@@ -145,27 +181,38 @@ struct FftRepulsion::Impl {
   double per_integer;
   int threads;
   int n_terms;
-  std::map<int, std::unique_ptr<FftSize>> sizes;
+  bool allow_direct;
+  int last_boxes = -1;
+  // Only the current size is kept: sizes change with the embedding's range, and keeping every
+  // size seen made memory grow without bound while the range wandered.
+  std::unique_ptr<FftSize> fs;
   std::vector<std::int32_t> box;     // [n, dim] box index per dimension
   std::vector<double> weights;       // [n, dim, p] Lagrange weights
-  std::vector<double> charges;       // [n, n_terms]: 1, y
-  std::vector<double> potentials;    // [n, n_terms]
+  std::vector<double> charges;       // [n, n_terms]: 1, y - centre
   std::vector<double> denominators;  // [p]
   std::vector<double> nodes;         // [p] relative node positions in an interval
+  std::vector<double> local_kernel;  // [(2p - 1)^dim] kernel at node offsets -(p-1)..p-1
   std::vector<double> zrow;          // [n]
 
   FftSize& plan(int nf) {
-    auto it = sizes.find(nf);
-    if (it == sizes.end())
-      it = sizes.emplace(nf, std::make_unique<FftSize>(nf, dim, n_terms)).first;
-    return *it->second;
+    if (!fs || fs->nf != nf) {
+      fs.reset();
+      fs = std::make_unique<FftSize>(nf, dim, n_terms);
+    }
+    return *fs;
   }
 
   double compute(const double* y, double* neg);
+  double direct(const double* y, double* neg);
+  void set_kernel(FftSize& f, double h);
+  void spread_and_convolve(FftSize& f, const double* y, double lo, double box_w, int n_boxes,
+                           const double* centre);
+  double interpolate(const FftSize& f, const double* y, const double* centre, double* neg);
+  double self_interaction(std::int64_t i) const;
 };
 
 FftRepulsion::FftRepulsion(std::int64_t n, int dim, int n_interp, int min_intervals,
-                           double per_integer, int threads)
+                           double per_integer, int threads, bool allow_direct)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.n = n;
@@ -175,10 +222,10 @@ FftRepulsion::FftRepulsion(std::int64_t n, int dim, int n_interp, int min_interv
   m.per_integer = per_integer;
   m.threads = threads;
   m.n_terms = dim + 1;
+  m.allow_direct = allow_direct;
   m.box.resize(static_cast<std::size_t>(n * dim));
   m.weights.resize(static_cast<std::size_t>(n * dim * n_interp));
   m.charges.resize(static_cast<std::size_t>(n * m.n_terms));
-  m.potentials.resize(static_cast<std::size_t>(n * m.n_terms));
   m.zrow.resize(static_cast<std::size_t>(n));
   m.nodes.resize(static_cast<std::size_t>(n_interp));
   m.denominators.resize(static_cast<std::size_t>(n_interp));
@@ -197,6 +244,10 @@ double FftRepulsion::compute(const double* y, double* neg) {
   return impl_->compute(y, neg);
 }
 
+int FftRepulsion::last_boxes() const {
+  return impl_->last_boxes;
+}
+
 double FftRepulsion::Impl::compute(const double* y, double* neg) {
   const int d = dim;
   const std::int64_t total = n * d;
@@ -208,42 +259,112 @@ double FftRepulsion::Impl::compute(const double* y, double* neg) {
   }
   double range = hi - lo;
   if (!(range > 0)) range = 1e-12;
-  const double by_range = range / per_integer;
-  const int n_boxes = round_boxes(
-      static_cast<int>(std::max(static_cast<double>(min_intervals), std::min(by_range, 1e6))));
+  const int n_boxes = fft_grid_boxes(range, per_integer, min_intervals, p, d);
+  const int nf = 2 * n_boxes * p;  // FFT length per dimension
+  // The grid's transforms cost more than n^2 kernel evaluations: sum the pairs directly (exact).
+  // This is the case for small n, and for an embedding whose range (an outlier flung out in the
+  // early-exaggeration phase, say) asks for a large grid.
+  const double grid_points = d == 1 ? nf : static_cast<double>(nf) * nf;
+  if (allow_direct && static_cast<double>(n) * static_cast<double>(n) <=
+                          kFftDirectPairsPerGridPoint * grid_points) {
+    last_boxes = 0;
+    return direct(y, neg);
+  }
+  last_boxes = n_boxes;
+  // Charges and forces are taken relative to the centre of each dimension's span: the formulas
+  // below subtract terms that grow as |y|^2, and centring keeps |y| at most range / 2.
+  double centre[2] = {0, 0};
+  for (int k = 0; k < d; ++k) {
+    double a = std::numeric_limits<double>::infinity(), b = -a;
+    for (std::int64_t i = 0; i < n; ++i) {
+      a = std::min(a, y[i * d + k]);
+      b = std::max(b, y[i * d + k]);
+    }
+    centre[k] = 0.5 * (a + b);
+  }
   const double box_w = range / n_boxes;
-  const int ng = n_boxes * p;  // nodes per dimension
-  const int nf = 2 * ng;       // FFT length per dimension
-  const double h = box_w / p;  // node spacing
-  FftSize& fs = plan(nf);
+  FftSize& f = plan(nf);
+  set_kernel(f, box_w / p);
+  spread_and_convolve(f, y, lo, box_w, n_boxes, centre);
+  return interpolate(f, y, centre, neg);
+}
 
-  // Kernel on node offsets, embedded in a circulant of length nf per dimension.
+double FftRepulsion::Impl::direct(const double* y, double* neg) {
+  const int d = dim;
+  const std::int64_t nn = n;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (std::int64_t i = 0; i < nn; ++i) {
+    double f[2] = {0, 0};
+    double s = 0;
+    const double* yi = y + i * d;
+    for (std::int64_t j = 0; j < nn; ++j) {
+      if (j == i) continue;
+      const double* yj = y + j * d;
+      double diff[2] = {0, 0};
+      double d2 = 0;
+      for (int k = 0; k < d; ++k) {
+        diff[k] = yi[k] - yj[k];
+        d2 += diff[k] * diff[k];
+      }
+      const double w = 1.0 / (1.0 + d2);
+      s += w;
+      for (int k = 0; k < d; ++k) f[k] += w * w * diff[k];
+    }
+    for (int k = 0; k < d; ++k) neg[i * d + k] = f[k];
+    zrow[static_cast<std::size_t>(i)] = s;
+  }
+  double z = 0;
+  for (std::int64_t i = 0; i < nn; ++i) z += zrow[static_cast<std::size_t>(i)];
+  return z;
+}
+
+// Kernel on node offsets, embedded in a circulant of length nf per dimension, and its spectrum;
+// also the kernel between the nodes of one interval (local_kernel), for the self-interactions.
+void FftRepulsion::Impl::set_kernel(FftSize& f, double h) {
+  const int nf = f.nf;
+  const int ng = f.ng;
+  auto kern = [&](double oa, double ob) {
+    const double k = 1.0 / (1.0 + (oa * oa + ob * ob) * h * h);
+    return k * k;
+  };
   auto offset = [&](int idx) { return idx < ng ? idx : (idx > ng ? nf - idx : -1); };
-  if (d == 1) {
+  if (dim == 1) {
     for (int a = 0; a < nf; ++a) {
       const int oa = offset(a);
-      const double r2 = static_cast<double>(oa) * oa * h * h;
-      const double k = 1.0 / (1.0 + r2);
-      fs.kernel[a] = oa < 0 ? 0.0 : k * k;
+      f.kernel[a] = oa < 0 ? 0.0 : kern(oa, 0);
     }
   } else {
     for (int a = 0; a < nf; ++a) {
       const int oa = offset(a);
       for (int b = 0; b < nf; ++b) {
         const int ob = offset(b);
-        const double r2 = (static_cast<double>(oa) * oa + static_cast<double>(ob) * ob) * h * h;
-        const double k = 1.0 / (1.0 + r2);
-        fs.kernel[static_cast<std::size_t>(a) * nf + b] = (oa < 0 || ob < 0) ? 0.0 : k * k;
+        f.kernel[static_cast<std::size_t>(a) * nf + b] = (oa < 0 || ob < 0) ? 0.0 : kern(oa, ob);
       }
     }
   }
-  fftw_execute(fs.kernel_plan);
-  for (std::size_t c = 0; c < fs.n_complex; ++c) fs.kernel_real[c] = fs.kernel_hat[c][0];
+  fftw_execute(f.kernel_plan);
+  for (std::size_t c = 0; c < f.n_complex; ++c) f.kernel_real[c] = f.kernel_hat[c][0];
+  const int w = 2 * p - 1;
+  local_kernel.assign(static_cast<std::size_t>(dim == 1 ? w : w * w), 0.0);
+  for (int a = 0; a < w; ++a) {
+    if (dim == 1) {
+      local_kernel[static_cast<std::size_t>(a)] = kern(a - (p - 1), 0);
+      continue;
+    }
+    for (int b = 0; b < w; ++b)
+      local_kernel[static_cast<std::size_t>(a * w + b)] = kern(a - (p - 1), b - (p - 1));
+  }
+}
 
-  // Boxes, Lagrange weights and charges per point.
+// Boxes, Lagrange weights and charges per point, then per term: spread (sequential over points:
+// a fixed order), FFT, multiply, inverse FFT.
+void FftRepulsion::Impl::spread_and_convolve(FftSize& f, const double* y, double lo, double box_w,
+                                             int n_boxes, const double* centre) {
+  const int d = dim;
   const std::int64_t nn = n;
   const int pp = p;
   const int nt = n_terms;
+  const int nf = f.nf;
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (std::int64_t i = 0; i < nn; ++i) {
     for (int k = 0; k < d; ++k) {
@@ -263,14 +384,12 @@ double FftRepulsion::Impl::compute(const double* y, double* neg) {
     }
     double* q = &charges[static_cast<std::size_t>(i * nt)];
     q[0] = 1;
-    for (int k = 0; k < d; ++k) q[1 + k] = y[i * d + k];
+    for (int k = 0; k < d; ++k) q[1 + k] = y[i * d + k] - centre[k];
   }
-
-  // Per term: spread (sequential over points: a fixed order), FFT, multiply, inverse FFT.
 #pragma omp parallel for schedule(static, 1) num_threads(threads)
   for (int t = 0; t < nt; ++t) {
-    double* grid = fs.in[static_cast<std::size_t>(t)];
-    std::fill(grid, grid + fs.n_real, 0.0);
+    double* grid = f.in[static_cast<std::size_t>(t)];
+    std::fill(grid, grid + f.n_real, 0.0);
     for (std::int64_t i = 0; i < nn; ++i) {
       const double q = charges[static_cast<std::size_t>(i * nt + t)];
       if (d == 1) {
@@ -289,18 +408,51 @@ double FftRepulsion::Impl::compute(const double* y, double* neg) {
         }
       }
     }
-    fs.convolve(t);
+    f.convolve(t);
   }
+}
 
-  // Interpolate the potentials back to the points and form the forces.
+// The interpolated kernel between point i and itself, sum_{a,b} W_ia K(node_a - node_b) W_ib:
+// the j = i term that phi_0(i) holds instead of the exact K(0) = 1. The weights' products are
+// gathered by node offset first (autocorrelations), so the cost is (2p - 1)^dim, not p^(2 dim).
+double FftRepulsion::Impl::self_interaction(std::int64_t i) const {
+  const int w = 2 * p - 1;
+  double u[2][31];  // p <= 16
+  for (int k = 0; k < dim; ++k) {
+    const double* wt = &weights[static_cast<std::size_t>((i * dim + k) * p)];
+    for (int o = 0; o < w; ++o) u[k][o] = 0;
+    for (int a = 0; a < p; ++a)
+      for (int b = 0; b < p; ++b) u[k][a - b + p - 1] += wt[a] * wt[b];
+  }
+  double s = 0;
+  for (int a = 0; a < w; ++a) {
+    if (dim == 1) {
+      s += u[0][a] * local_kernel[static_cast<std::size_t>(a)];
+      continue;
+    }
+    double sa = 0;
+    for (int b = 0; b < w; ++b) sa += u[1][b] * local_kernel[static_cast<std::size_t>(a * w + b)];
+    s += u[0][a] * sa;
+  }
+  return s;
+}
+
+// Interpolates the potentials back to the points and forms the forces and Z (see the top).
+double FftRepulsion::Impl::interpolate(const FftSize& f, const double* y, const double* centre,
+                                       double* neg) {
+  const int d = dim;
+  const std::int64_t nn = n;
+  const int pp = p;
+  const int nt = n_terms;
+  const int nf = f.nf;
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (std::int64_t i = 0; i < nn; ++i) {
-    double phi[4] = {0, 0, 0, 0};
+    double phi[3] = {0, 0, 0};
     if (d == 1) {
       const int g0 = box[static_cast<std::size_t>(i)] * pp;
       const double* w = &weights[static_cast<std::size_t>(i * pp)];
       for (int t = 0; t < nt; ++t) {
-        const double* grid = fs.in[static_cast<std::size_t>(t)];
+        const double* grid = f.in[static_cast<std::size_t>(t)];
         double s = 0;
         for (int a = 0; a < pp; ++a) s += w[a] * grid[g0 + a];
         phi[t] = s;
@@ -311,7 +463,7 @@ double FftRepulsion::Impl::compute(const double* y, double* neg) {
       const double* wx = &weights[static_cast<std::size_t>((i * 2) * pp)];
       const double* wy = &weights[static_cast<std::size_t>((i * 2 + 1) * pp)];
       for (int t = 0; t < nt; ++t) {
-        const double* grid = fs.in[static_cast<std::size_t>(t)];
+        const double* grid = f.in[static_cast<std::size_t>(t)];
         double s = 0;
         for (int a = 0; a < pp; ++a) {
           const double* row = grid + static_cast<std::size_t>(gx + a) * nf + gy;
@@ -324,16 +476,16 @@ double FftRepulsion::Impl::compute(const double* y, double* neg) {
     }
     double r2 = 0, dot = 0;
     for (int k = 0; k < d; ++k) {
-      const double v = y[i * d + k];
+      const double v = y[i * d + k] - centre[k];
       r2 += v * v;
       dot += v * phi[1 + k];
       neg[i * d + k] = v * phi[0] - phi[1 + k];
     }
-    zrow[static_cast<std::size_t>(i)] = (1 + 2 * r2) * phi[0] - 2 * dot;
+    zrow[static_cast<std::size_t>(i)] = (1 + 2 * r2) * phi[0] - 2 * dot - self_interaction(i);
   }
   double z = 0;
   for (std::int64_t i = 0; i < nn; ++i) z += zrow[static_cast<std::size_t>(i)];
-  return z - static_cast<double>(nn);
+  return z;
 }
 
 }  // namespace actlens::core::tsne_detail

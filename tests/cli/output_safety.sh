@@ -72,7 +72,7 @@ dbscan_on_itself)  # dbscan reading a t-SNE result must not replace it
   run tsne "$(dirname "$(dirname "$example")")/reference/tsne/seed/X.npy" --perplexity 5 --no-figures --out t ||
     fail "tsne: exit $?"
   before="$(fingerprint t)"
-  run dbscan --on t --eps 5 --no-figures --out t; rc=$?
+  run dbscan t --eps 5 --no-figures --out t; rc=$?
   [ $rc = 2 ] || fail "exit $rc, expected 2"
   one_error_line
   [ "$(fingerprint t)" = "$before" ] || fail "the t-SNE result changed"

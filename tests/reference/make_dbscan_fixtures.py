@@ -43,9 +43,15 @@ from sklearn.neighbors import NearestNeighbors
 OUT = pathlib.Path(__file__).resolve().parent / "dbscan"
 
 
+def nonzero(X, metric):
+    """The rows pdist can measure: cosine leaves out zero rows (0/0 in scipy; sklearn gives them
+    distance 1 to every other point, which the zero-row cases test on purpose)."""
+    return X[np.any(X != 0, axis=1)] if metric == "cosine" else X
+
+
 def boundary_gap(X, eps, metric):
     """Relative distance from eps to the nearest pairwise distance (inf when none)."""
-    d = pdist(X, metric="cosine" if metric == "cosine" else "euclidean")
+    d = pdist(nonzero(X, metric), metric="cosine" if metric == "cosine" else "euclidean")
     return float(np.min(np.abs(d - eps)) / eps)
 
 
@@ -112,7 +118,7 @@ def write_case(name, X, eps, min_samples, metric="euclidean", need_gap=False, ch
 
 def eps_in_gap(X, target, metric):
     """The midpoint of the widest gap between sorted pairwise distances near `target`."""
-    d = np.sort(pdist(X, metric="cosine" if metric == "cosine" else "euclidean"))
+    d = np.sort(pdist(nonzero(X, metric), metric="cosine" if metric == "cosine" else "euclidean"))
     k = int(np.searchsorted(d, target))
     lo, hi = max(k - 20, 0), min(k + 20, d.size - 1)
     i = lo + int(np.argmax(np.diff(d[lo:hi + 1])))
@@ -194,6 +200,30 @@ def main():
     X = X[rng.permutation(len(X))]
     write_case("seed", X, 20.0, 3, need_gap=True,
                checks={"n_clusters": (ge, 2), "n_noise": (ge, 1)})
+
+    zero_row_cases()
+
+
+def zero_row_cases():
+    """Cosine with zero rows (their own generator, so the cases above keep their bytes).
+
+    sklearn's cosine distance of a zero row is 1 to every other point and 0 to itself:
+    cosine_zero (min_samples 1): each zero row is a singleton cluster, numbered between the
+    others by its index; cosine_zero_noise (min_samples 4): the zero rows are noise;
+    cosine_zero_wide (eps exactly 1): every zero row is a neighbour of every point."""
+    rng = np.random.default_rng(20250118)
+    dirs = np.eye(4)[:3] + rng.normal(scale=0.2, size=(3, 4))
+    X = np.vstack([d + rng.normal(scale=0.1, size=(12, 4)) for d in dirs] +
+                  [rng.normal(size=(6, 4))])
+    X *= rng.uniform(0.5, 5, size=(len(X), 1))
+    X = X[rng.permutation(len(X))]
+    X[[0, 17, 29, 41]] = 0.0  # the first row, two in the middle, the last
+    write_case("cosine_zero", X, eps_in_gap(X, 0.02, "cosine"), 1, metric="cosine",
+               need_gap=True, checks={"n_clusters": (ge, 10)})
+    write_case("cosine_zero_noise", X, eps_in_gap(X, 0.02, "cosine"), 4, metric="cosine",
+               need_gap=True, checks={"n_clusters": (ge, 3), "n_noise": (ge, 5)})
+    write_case("cosine_zero_wide", X, 1.0, 12, metric="cosine", need_gap=True,
+               checks={"n_clusters": (ge, 1)})
 
 
 if __name__ == "__main__":

@@ -20,8 +20,18 @@ using test::load_matrix;
 
 namespace {
 
-const std::vector<std::string> kCases = {"blobs", "grid",   "grid_tenth",    "blobs3d", "blobs5d",
-                                         "highd", "cosine", "min_samples_1", "seed"};
+const std::vector<std::string> kCases = {"blobs",
+                                         "grid",
+                                         "grid_tenth",
+                                         "blobs3d",
+                                         "blobs5d",
+                                         "highd",
+                                         "cosine",
+                                         "min_samples_1",
+                                         "seed",
+                                         "cosine_zero",
+                                         "cosine_zero_noise",
+                                         "cosine_zero_wide"};
 
 std::filesystem::path case_dir(const std::string& c) {
   return test::reference_dir() / "dbscan" / c;
@@ -190,17 +200,53 @@ TEST_CASE("dbscan rejects bad parameters", "[core][reference][dbscan]") {
   throws_with(x.topRows(1), opt, "DBSCAN needs at least 2 points (got 1)");
   throws_with(core::RowMatrixXd(5, 0), opt, "at least 1 feature");
 
-  core::RowMatrixXd z = x;
-  z.row(7).setZero();
-  opt.metric = core::DbscanMetric::Cosine;
-  opt.eps = 0.1;
-  throws_with(z, opt, "row 7 is all zeros");
-  CHECK_NOTHROW(core::dbscan(x, opt));
-
   CHECK_THROWS_AS(core::summarize_clusters(x, std::vector<int>(3, 0)), std::invalid_argument);
   std::vector<int> bad(static_cast<std::size_t>(x.rows()), 0);
   bad[4] = -2;
   CHECK_THROWS_AS(core::summarize_clusters(x, bad), std::invalid_argument);
+}
+
+TEST_CASE("dbscan cosine: a zero row is at distance 1 from the others, 0 from itself",
+          "[core][reference][dbscan]") {
+  // sklearn's cosine_distances (zero rows stay zero when normalised): d(zero, v) = 1 - 0 = 1.
+  // Rows: a zero row, two unit vectors 0.5 apart in cosine distance (60 degrees), a zero row.
+  core::RowMatrixXd x(4, 2);
+  x << 0, 0, 1, 0, 0.5, std::sqrt(3.0) / 2, 0, 0;
+  core::DbscanOptions opt;
+  opt.metric = core::DbscanMetric::Cosine;
+  for (const auto route : {core::DbscanAlgorithm::KdTree, core::DbscanAlgorithm::Brute}) {
+    INFO(route_name(route));
+    opt.algorithm = route;
+    opt.eps = 0.6;  // the two vectors are neighbours; a zero row only of itself
+    opt.min_samples = 1;
+    auto r = core::dbscan(x, opt);
+    CHECK(r.neighbour_counts == std::vector<std::int64_t>{1, 2, 2, 1});
+    CHECK(r.labels == std::vector<int>{0, 1, 1, 2});  // numbered by lowest core index
+    opt.min_samples = 2;
+    r = core::dbscan(x, opt);
+    CHECK(r.labels == std::vector<int>{-1, 0, 0, -1});
+    CHECK(r.n_clusters == 1);
+    opt.eps = 0.999;  // just below 1: nothing changes
+    CHECK(core::dbscan(x, opt).labels == std::vector<int>{-1, 0, 0, -1});
+    opt.eps = 1;  // at 1 (closed ball) a zero row is everyone's neighbour
+    opt.min_samples = 4;
+    r = core::dbscan(x, opt);
+    CHECK(r.neighbour_counts == std::vector<std::int64_t>{4, 4, 4, 4});
+    CHECK(r.labels == std::vector<int>{0, 0, 0, 0});
+    opt.min_samples = 5;  // more than N: no core point, all noise
+    r = core::dbscan(x, opt);
+    CHECK(r.labels == std::vector<int>{-1, -1, -1, -1});
+    CHECK(r.n_clusters == 0);
+  }
+  // Only zero rows: each is its own neighbourhood below eps 1.
+  opt.eps = 0.5;
+  opt.min_samples = 1;
+  const auto r = core::dbscan(core::RowMatrixXd::Zero(3, 2), opt);
+  CHECK(r.labels == std::vector<int>{0, 1, 2});
+  // One non-zero row and one zero row (a search over a single point).
+  core::RowMatrixXd one(2, 2);
+  one << 3, 4, 0, 0;
+  CHECK(core::dbscan(one, opt).labels == std::vector<int>{0, 1});
 }
 
 TEST_CASE("dbscan with min_samples = 1 and with two points", "[core][reference][dbscan]") {

@@ -133,8 +133,9 @@ TEST_CASE("Files written by actlens tsne match sklearn", "[.cli-output-embedding
 
 TEST_CASE("Files written by actlens dbscan equal sklearn", "[.cli-output-embeddings]") {
   const auto ref = test::reference_dir() / "dbscan";
-  for (const std::string c : {"blobs", "blobs3d", "blobs5d", "cosine", "grid", "grid_tenth",
-                              "highd", "min_samples_1", "seed"}) {
+  for (const std::string c :
+       {"blobs", "blobs3d", "blobs5d", "cosine", "grid", "grid_tenth", "highd", "min_samples_1",
+        "seed", "cosine_zero", "cosine_zero_noise", "cosine_zero_wide"}) {
     INFO("case " << c);
     const auto dir = out_dir() / ("dbscan_" + c);
     const Eigen::VectorXd got = load_vector(dir / "labels.npy");
@@ -150,7 +151,7 @@ TEST_CASE("Files written by actlens dbscan equal sklearn", "[.cli-output-embeddi
     const auto clusters = read_json(dir / "clusters.json");
     CHECK(clusters["n_clusters"].get<double>() == want.maxCoeff() + 1);
   }
-  // dbscan --on a t-SNE result folder clusters its embedding
+  // dbscan of a t-SNE result folder clusters its embedding
   const auto on = read_json(out_dir() / "dbscan_on_tsne" / "clusters.json");
   CHECK(on["n_points"] == 20);
   CHECK(on["n_features"] == 2);

@@ -232,8 +232,8 @@ TEST_CASE("t-SNE fft and barnes_hut agree on 1000 points", "[core][reference][ts
   const core::TsneResult fft = core::tsne(x, o);
   INFO("KL barnes_hut " << bh.kl_divergence << " fft " << fft.kl_divergence);
   // Our Barnes-Hut ends ~2% below sklearn's runs; fft with FIt-SNE's default grid (interval
-  // width 1, 3 nodes: repulsion error ~1e-2 at that scale) ends inside sklearn's range, ~4%
-  // above our Barnes-Hut.
+  // width 1, 3 nodes: repulsion error ~1e-2 at that scale) ends inside sklearn's range (0.05%
+  // above our Barnes-Hut since Z subtracts the interpolated self-terms; ~4% before).
   CHECK(rel_diff(fft.kl_divergence, bh.kl_divergence) <= 0.05);
   check_against_runs(meta, x, bh, 0.02);
   check_against_runs(meta, x, fft, 0.02);
@@ -342,4 +342,24 @@ TEST_CASE("t-SNE rejects invalid options", "[core][tsne]") {
   fails(o, "fft_interpolation_points");
   CHECK_THROWS_AS(core::joint_probabilities(x, 25), std::invalid_argument);
   CHECK_THROWS_AS(core::joint_probabilities_nn(x, -1), std::invalid_argument);
+}
+
+TEST_CASE("t-SNE method auto: barnes_hut below kTsneFftMinPoints, fft from there in 1-2 dims",
+          "[core][tsne]") {
+  const Eigen::Index at = core::kTsneFftMinPoints;
+  CHECK(core::tsne_auto_method(at - 1, 2) == "barnes_hut");
+  CHECK(core::tsne_auto_method(at, 2) == "fft");
+  CHECK(core::tsne_auto_method(at, 1) == "fft");
+  CHECK(core::tsne_auto_method(100 * at, 3) == "barnes_hut");  // fft has no 3-D
+  // "auto" runs the method it resolves to: the same bytes, and the result names it.
+  const core::RowMatrixXd x = load_matrix(case_dir("swiss") / "X.npy");
+  core::TsneOptions opt;
+  opt.max_iter = 300;
+  opt.method = "barnes_hut";
+  const core::TsneResult bh = core::tsne(x, opt);
+  opt.method = "auto";
+  const core::TsneResult autom = core::tsne(x, opt);
+  CHECK(autom.method == "barnes_hut");
+  CHECK(autom.embedding == bh.embedding);
+  CHECK(autom.kl_divergence == bh.kl_divergence);
 }

@@ -35,6 +35,8 @@ int run_tsne_command(const TsneCommandOptions& o, Command& cmd) {
   const nlohmann::json j = write_tsne(out.path(), p, x, r, o.tsne);
   info.stop("write");
   info.add_input("input", p.path, p.format, p.bytes);
+  // --method auto picks by N: the method that ran, whatever was asked.
+  info.section("resolved")["method"] = r.method;
   info.summary() = j;
   return cmd.finish();
 }

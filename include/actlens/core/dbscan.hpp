@@ -4,6 +4,8 @@
 //    euclidean: sum_k (x_ik - x_jk)^2 <= eps^2 (the sum in coordinate order, as sklearn's
 //    kd_tree computes it, so ties at exactly eps count as neighbours);
 //    cosine:    1 - cos(x_i, x_j) <= eps, i.e. ||u_i - u_j||^2 <= 2 eps for the unit rows u;
+//    a zero row is at distance 1 from every other point and 0 from itself (sklearn's
+//    cosine_distances, which leaves zero rows zero when it normalises);
 //  - a point is core when its neighbourhood holds >= min_samples points;
 //  - clusters are the connected components of core points (joined when within eps), numbered
 //    0, 1, ... in the order of their lowest-index core point, as sklearn's dbscan_inner visits
@@ -48,7 +50,7 @@ struct DbscanResult {
 
 // x: [N, D] row-major, N >= 2, D >= 1, finite (not checked: NaN is the caller's job).
 // Throws std::invalid_argument for eps <= 0 (or not finite), min_samples < 1, n_threads < 0,
-// N < 2, D < 1 and, for the cosine metric, a zero row (named by its index).
+// N < 2 and D < 1.
 DbscanResult dbscan(const Eigen::Ref<const RowMatrixXd>& x, const DbscanOptions& opt);
 
 struct ClusterSummary {

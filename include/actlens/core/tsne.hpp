@@ -36,7 +36,7 @@ struct TsneOptions {
   int exaggeration_iter = 250;     // sklearn's _EXPLORATION_MAX_ITER; 0 <= . <= max_iter
   int n_iter_without_progress = 300;
   double min_grad_norm = 1e-7;
-  std::string method = "barnes_hut";  // "exact", "barnes_hut", "fft"
+  std::string method = "barnes_hut";  // "exact", "barnes_hut", "fft" or "auto" (tsne_auto_method)
   double angle = 0.5;                 // Barnes-Hut theta, in [0, 1]
   // "pca": exact PCA of the centred input (sklearn's svd_flip signs), scaled so that column 0
   // has standard deviation (ddof 0) 1e-4; "random": N(0, 1e-4^2) entries drawn from `seed`.
@@ -68,8 +68,15 @@ struct TsneResult {
   // stopping rule fired), i.e. the number of iterations run minus one.
   int n_iter = 0;
   double learning_rate = 0;  // the one used
-  std::string method;
+  std::string method;        // the one run ("auto" resolved)
 };
+
+// The method "auto" runs: fft from kTsneFftMinPoints samples on when n_components <= 2 (its cost
+// per iteration is O(N) plus a fixed grid of FFTs that dominates below that), else barnes_hut
+// (sklearn's default). Never exact: its dense P differs from the kNN P of the other two, so
+// choosing it would change the result, not only the speed. Both candidates share the kNN P.
+inline constexpr Eigen::Index kTsneFftMinPoints = 2000;
+std::string tsne_auto_method(Eigen::Index n, int n_components);
 
 // x: [N, D] row-major, N >= 2, finite (not checked). Throws std::invalid_argument for invalid
 // options (the message names the option and its valid range).
