@@ -21,17 +21,32 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
   return read_text_lines(path, "a text file (JSON lines or plain text)");
 }
 
+// "a, b, c" of the names a user could pass instead (at most 20, then "...").
+std::string name_list(const std::vector<std::string>& names) {
+  if (names.empty()) return "none";
+  std::string s;
+  for (std::size_t i = 0; i < names.size() && i < 20; ++i) s += (i ? ", " : "") + names[i];
+  if (names.size() > 20) s += ", ... (" + std::to_string(names.size()) + " in all)";
+  return s;
+}
+
+std::vector<std::string> object_keys(const nlohmann::json& j) {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  return keys;
+}
+
 std::vector<TextRecord> read_csv_corpus(const std::filesystem::path& path,
                                         const TextCorpusOptions& o) {
   const CsvTable t = read_csv(path);
   const int tc = t.column(o.text_column);
   if (tc < 0)
-    throw Error(path.string() + ": no column '" + o.text_column +
-                "' in the header; name the text column with --text-column");
+    throw Error(path.string() + ": no column '" + o.text_column + "' in the header (columns: " +
+                name_list(t.header) + "); name the text column with --text-column");
   const int lc = t.column(o.label_column);
   if (lc < 0 && o.label_required)
-    throw Error(path.string() + ": no column '" + o.label_column +
-                "' in the header; name the label column with --label-column");
+    throw Error(path.string() + ": no column '" + o.label_column + "' in the header (columns: " +
+                name_list(t.header) + "); name the label column with --label-column");
   std::vector<TextRecord> out;
   out.reserve(t.rows.size());
   for (const auto& row : t.rows)
@@ -45,23 +60,26 @@ std::vector<TextRecord> read_jsonl_corpus(const std::filesystem::path& path,
   std::vector<TextRecord> out;
   const auto lines = read_lines(path);
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = path.string() + " line " + std::to_string(i + 1);
+    // Every line is one record (so a record's index is its line number): a blank line is an
+    // empty record, refused like an empty text rather than skipped.
+    if (lines[i].find_first_not_of(" \t") == std::string::npos)
+      throw Error(where + ": empty line; every line is one text, so remove the line");
     const nlohmann::json j = parse_json_text(lines[i], where);
     TextRecord r;
     if (j.is_string()) {
       r.text = j.get<std::string>();
     } else if (j.is_object()) {
       if (!j.contains(o.text_column) || !j[o.text_column].is_string())
-        throw Error(where + ": no string field '" + o.text_column +
-                    "'; name the text field with --text-column");
+        throw Error(where + ": no string field '" + o.text_column + "' (keys: " +
+                    name_list(object_keys(j)) + "); name the text field with --text-column");
       r.text = j[o.text_column].get<std::string>();
       if (j.contains(o.label_column)) {
         const auto& l = j[o.label_column];
         r.label = l.is_string() ? l.get<std::string>() : l.dump();
       } else if (o.label_required) {
-        throw Error(where + ": no field '" + o.label_column +
-                    "'; name the label field with --label-column");
+        throw Error(where + ": no field '" + o.label_column + "' (keys: " +
+                    name_list(object_keys(j)) + "); name the label field with --label-column");
       }
     } else {
       throw Error(where + ": expected a JSON object or string");
@@ -121,16 +139,26 @@ std::vector<TextRecord> read_text_corpus(const std::filesystem::path& path,
   } else if (ext == ".txt") {
     if (options.label_required)
       throw Error(path.string() + ": a .txt input has no labels; use .csv or .jsonl");
-    for (auto& line : read_lines(path))
-      if (line.find_first_not_of(" \t") != std::string::npos) out.push_back({std::move(line), ""});
+    // Every line is one text, whitespace-only ones included (" " is a text: GPT-2 encodes it as
+    // one token), so a text's index is its line number - 1.
+    for (auto& line : read_lines(path)) out.push_back({std::move(line), ""});
   } else {
     throw Error(path.string() + ": unknown text input type '" + ext +
                 "'; expected .csv (label,text columns), .jsonl or .txt (one text per line)");
   }
-  for (std::size_t i = 0; i < out.size(); ++i)
+  // A record is a line of .txt/.jsonl and a data row of .csv (1-based in messages).
+  const std::string unit = ext == ".csv" ? " row " : " line ";
+  for (std::size_t i = 0; i < out.size(); ++i) {
     if (!is_valid_utf8(out[i].text) || !is_valid_utf8(out[i].label))
-      throw Error(path.string() + ": record " + std::to_string(i + 1) +
-                  " is not valid UTF-8; re-encode the file as UTF-8");
+      throw Error(path.string() + unit + std::to_string(i + 1) +
+                  ": not valid UTF-8; re-encode the file as UTF-8");
+    // Refused, not skipped: skipping would shift every later index away from its line/row.
+    if (out[i].text.empty())
+      throw Error(path.string() + unit + std::to_string(i + 1) +
+                  ": empty text; every record must hold a text (whitespace counts), so remove "
+                  "the " +
+                  (ext == ".csv" ? "row" : "line") + " or give it text");
+  }
   return out;
 }
 

@@ -40,9 +40,15 @@ add_test(NAME cli.ged_pca_variance_keeps_one_more
 set_tests_properties(cli.ged_pca_variance_keeps_one_more PROPERTIES DEPENDS cli.ged_pca_variance)
 # --a/--b: one file per class gives the same table as one file with labels
 actlens_cli_test(ged_labels_small 0 "results in" ${GO}/labels_small -- ged --activations ${AB}/good.npy --labels ${AB}/two_classes.csv --pca-variance 95 --out ${GO}/labels_small)
-actlens_cli_test(ged_two_files 0 "results in" ${GO}/pair -- ged --a ${AB}/class_a.npy --b ${AB}/class_b.npy --pca-variance 95 --out ${GO}/pair)
+# (--classes a,b: the labels' names, which ged_layers.csv records in class_a/class_b)
+actlens_cli_test(ged_two_files 0 "results in" ${GO}/pair -- ged --a ${AB}/class_a.npy --b ${AB}/class_b.npy --classes a,b --pca-variance 95 --out ${GO}/pair)
 add_test(NAME cli.ged_two_files_equal_labels COMMAND ${CMAKE_COMMAND} -E compare_files ${GO}/pair/ged_layers.csv ${GO}/labels_small/ged_layers.csv)
 set_tests_properties(cli.ged_two_files_equal_labels PROPERTIES DEPENDS "cli.ged_two_files;cli.ged_labels_small")
+# ged_layers.csv says which labels "a" and "b" of its column names are: class_a/class_b columns
+# (the tiny him/her fixture: labels "him" and "her", him first).
+add_test(NAME cli.ged_columns_name_classes
+         COMMAND sh -c "head -1 ${GO}/tiny_him_her/ged_layers.csv | grep -q '^index,layer,class_a,class_b,train_abs_t_a_gt_b,' && test $(grep -c '^[0-9]*,[^,]*,him,her,' ${GO}/tiny_him_her/ged_layers.csv) = $(($(wc -l < ${GO}/tiny_him_her/ged_layers.csv) - 1))")
+set_tests_properties(cli.ged_columns_name_classes PROPERTIES DEPENDS cli.ged_tiny_him_her)
 
 # --- bad input: one line, exit 1 (data) or 2 (usage), nothing written
 actlens_cli_test(pca_nan 1 "nan\\.npy: row 7 has NaN/Inf" ${PO}/e1 -- pca --activations ${AB}/nan.npy --out ${PO}/e1)

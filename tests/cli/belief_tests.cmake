@@ -7,11 +7,17 @@ set(BG_O ${O}/belief)
 set(BG_TINY ${BG_O}/tiny)
 set(BG_TRAIN_FLAGS --process rrxor --n-layers 2 --d-model 16 --n-heads 2 --d-head 8 --d-mlp 32 --steps 40 --batch-size 16 --eval-every 20 --threads 1)
 
-actlens_cli_test(train_tiny 0 "results in" ${BG_TINY} -- train ${BG_TRAIN_FLAGS} --checkpoint-every 20 --out ${BG_TINY})
+actlens_cli_test(train_tiny 0 "results in" ${BG_TINY} -- train ${BG_TRAIN_FLAGS} --checkpoint-every 10 --out ${BG_TINY})
 set_tests_properties(cli.train_tiny PROPERTIES FIXTURES_SETUP belief_model)
 add_test(NAME cli.train_tiny_files
          COMMAND sh -c "test -s ${BG_TINY}/model.pt && test -s ${BG_TINY}/config.json && test -s ${BG_TINY}/run.json && test -s ${BG_TINY}/checkpoints/step_20/model.pt && test $(wc -l < ${BG_TINY}/train_log.csv) = 3 && grep -q '\"d_model\": 16' ${BG_TINY}/config.json && grep -q '\"bayes_optimal_loss_nats\"' ${BG_TINY}/run.json")
 set_tests_properties(cli.train_tiny_files PROPERTIES DEPENDS cli.train_tiny FIXTURES_REQUIRED belief_model)
+# Every checkpoint's config.json has exact_loss_nats like the final model's: step 20 (an evaluation
+# step) the log's exact loss, step 10 and 30 (evaluated for the checkpoint) a loss at or above the
+# Bayes-optimal one (0.578185 nats, the exact evaluation's lower bound).
+add_test(NAME cli.train_checkpoint_exact_loss
+         COMMAND sh -c "for s in 10 20 30; do grep -q '\"step\": '$s ${BG_TINY}/checkpoints/step_$s/config.json && grep -Eq '\"exact_loss_nats\": 0\\.[5-9][0-9]*' ${BG_TINY}/checkpoints/step_$s/config.json || exit 1; done; ckpt=$(sed -n 's/.*\"exact_loss_nats\": \\([0-9.e+-]*\\).*/\\1/p' ${BG_TINY}/checkpoints/step_20/config.json); log=$(awk -F, '$1 == 20 { print $4 }' ${BG_TINY}/train_log.csv); awk -v a=$ckpt -v b=$log 'BEGIN { d = a - b; exit !(a > 0.578185 && d < 1e-12 && d > -1e-12) }'")
+set_tests_properties(cli.train_checkpoint_exact_loss PROPERTIES DEPENDS cli.train_tiny FIXTURES_REQUIRED belief_model)
 # The same seed gives the same weights: training is deterministic on one thread.
 actlens_cli_test(train_tiny_again 0 "results in" ${BG_O}/tiny2 -- train ${BG_TRAIN_FLAGS} --out ${BG_O}/tiny2)
 add_test(NAME cli.train_deterministic COMMAND ${CMAKE_COMMAND} -E compare_files ${BG_TINY}/model.pt ${BG_O}/tiny2/model.pt)

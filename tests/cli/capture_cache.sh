@@ -13,6 +13,12 @@ run --input "$texts" --hooks blocks.0.hook_resid_post --out "$work/c"
 [ -f "$work/c/blocks.0.hook_resid_post.safetensors" ] || fail "no output"
 run --input "$texts" --hooks blocks.0.hook_resid_post --out "$work/c"
 grep -q "up to date" "$work/log" || fail "second run was not a cache hit: $(cat "$work/log")"
+# --batch-size is not part of the key (it changes results only by float32 rounding): the log says
+# so rather than calling the options "the same".
+run --input "$texts" --hooks blocks.0.hook_resid_post --batch-size 3 --out "$work/c"
+grep -q "up to date" "$work/log" || fail "--batch-size recomputed: $(cat "$work/log")"
+grep -q "batch-size, --shard-size and --threads change results only by float32 rounding and are ignored for the cache key" "$work/log" \
+  || fail "no word on --batch-size being ignored: $(cat "$work/log")"
 run --input "$texts" --hooks blocks.0.hook_resid_post,hook_final --out "$work/c"
 grep -q "1 of 2 hook(s) reused" "$work/log" || fail "added hook: $(cat "$work/log")"
 [ -f "$work/c/hook_final.safetensors" ] || fail "hook_final not written"
@@ -39,6 +45,10 @@ set +e; wait "$pid"; code=$?; set -e
 if [ "$code" = 130 ]; then
   grep -q "run the same command again to resume" "$work/log1" || fail "no resume hint: $(cat "$work/log1")"
   [ ! -f "$work/resumed/run.json" ] || fail "run.json written by an interrupted run"
+  # Another --shard-size must not take the saved shards (shard i would be other texts).
+  cp -r "$work/resumed" "$work/reshard"
+  run --input "$work/many.csv" --hooks blocks.0.hook_resid_post --shard-size 5 --batch-size 8 --threads 1 --out "$work/reshard"
+  grep -q "resumed:" "$work/log" && fail "shards of --shard-size 8 reused by --shard-size 5: $(cat "$work/log")"
   run --input "$work/many.csv" --hooks blocks.0.hook_resid_post --shard-size 8 --batch-size 8 --threads 1 --out "$work/resumed"
   grep -q "resumed:" "$work/log" || fail "did not resume: $(cat "$work/log")"
 else

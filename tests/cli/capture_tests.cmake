@@ -19,6 +19,20 @@ add_test(NAME cli.capture_files_match_transformers
          COMMAND actlens_model_tests "Files written by actlens capture equal transformers")
 set_tests_properties(cli.capture_files_match_transformers PROPERTIES
                      DEPENDS cli.capture_all_hooks ENVIRONMENT "ACTLENS_CAPTURE_OUT=${CO}/all_hooks")
+# One rule for every text format (docs/formats.md): text i is line i+1, whitespace-only lines are
+# texts (" " is one token: 221 in the tiny vocabulary), the final newline is no extra line, and
+# tokens.json holds one text per line.
+actlens_cli_test(capture_txt_whitespace_line 0 "wrote 1 hook file" ${CO}/spaces -- capture --model ${MODELS}/tiny --input ${CAPDATA}/spaces.txt --hooks hook_final --out ${CO}/spaces)
+add_test(NAME cli.capture_txt_index_is_line
+         COMMAND sh -c "grep -qx '1,, ,1,0' ${CO}/spaces/labels.csv && grep -q '^2,,second line,' ${CO}/spaces/labels.csv && test $(wc -l < ${CO}/spaces/labels.csv) = 4 && grep -qxF '    {\"ids\":[221],\"index\":1},' ${CO}/spaces/tokens.json && test $(wc -l < ${CO}/spaces/tokens.json) = 11")
+set_tests_properties(cli.capture_txt_index_is_line PROPERTIES DEPENDS cli.capture_txt_whitespace_line)
+# A corpus-sized tokens.json is one line per text (it was one line per token id): the 8 texts of
+# texts.csv (one spans two lines) and 8 lines of header and brackets.
+add_test(NAME cli.capture_tokens_json_one_line_per_text
+         COMMAND sh -c "test $(grep -c '^    {\"ids\":' ${CO}/tiny/tokens.json) = 8 && test $(wc -l < ${CO}/tiny/tokens.json) = 16")
+set_tests_properties(cli.capture_tokens_json_one_line_per_text PROPERTIES DEPENDS cli.capture_tiny)
+add_test(NAME cli.capture_help_batch_size
+         COMMAND sh -c "\"$<TARGET_FILE:actlens>\" capture --help | tr -s ' \n' ' ' | grep -q 'ignored for the cache key'")
 add_test(NAME cli.capture_cache COMMAND ${CLI_DIR}/capture_cache.sh ${MODELS}/wide ${CAPDATA}/texts.csv ${CO}/cache)
 set_tests_properties(cli.capture_cache PROPERTIES ENVIRONMENT "ACTLENS=$<TARGET_FILE:actlens>")
 
@@ -34,6 +48,11 @@ actlens_cli_test(capture_bad_aggregate 2 "not one of final, mean" ${CO}/e8 -- ca
 actlens_cli_test(capture_max_length 2 "must be 1..32" ${CO}/e9 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --max-length 64 --out ${CO}/e9)
 actlens_cli_test(capture_truncated_weights 1 "model.safetensors" ${CO}/e10 -- capture --model ${WORK}/broken_models/truncated --input ${CAPDATA}/texts.csv --out ${CO}/e10)
 actlens_cli_test(capture_no_weights 1 "no weights" ${CO}/e11 -- capture --model ${WORK}/broken_models/no_weights --input ${CAPDATA}/texts.csv --out ${CO}/e11)
+actlens_cli_test(capture_blank_txt_line 1 "blank_line\\.txt line 2: empty text.*remove the line" ${CO}/e16 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/blank_line.txt --out ${CO}/e16)
+actlens_cli_test(capture_blank_jsonl_line 1 "blank_line\\.jsonl line 2: empty line.*remove the line" ${CO}/e17 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/blank_line.jsonl --out ${CO}/e17)
+actlens_cli_test(capture_empty_csv_text 1 "empty_text\\.csv row 2: empty text" ${CO}/e18 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/empty_text.csv --out ${CO}/e18)
+actlens_cli_test(capture_missing_column 1 "no column 'text' in the header \\(columns: label, body\\).*--text-column" ${CO}/e19 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/other_columns.csv --out ${CO}/e19)
+actlens_cli_test(capture_missing_key 1 "line 1: no string field 'text' \\(keys: lab, txt\\).*--text-column" ${CO}/e20 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/other_keys.jsonl --out ${CO}/e20)
 actlens_cli_test(capture_fp16_cpu 2 "float16 needs --device cuda" ${CO}/e12 -- capture --model ${MODELS}/tiny --input ${CAPDATA}/texts.csv --dtype float16 --out ${CO}/e12)
 
 # --- the GED seed's workflow end to end on the tiny GPT-2: capture the MLP pre-activations at

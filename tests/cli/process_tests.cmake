@@ -15,6 +15,20 @@ actlens_cli_test(process_beliefs_rrxor 0 "results in" ${PR_O}/rrxor -- process b
 add_test(NAME cli.process_beliefs_files
          COMMAND sh -c "test $(wc -l < ${PR_O}/rrxor/beliefs.csv) = 37 && test $(wc -l < ${PR_O}/rrxor/tree.csv) = 1724 && grep -q ',State T,' ${PR_O}/rrxor/beliefs.csv && grep -q ',State F,' ${PR_O}/rrxor/beliefs.csv && test -s ${PR_O}/rrxor/inputs.npy && test -s ${PR_O}/rrxor/input_beliefs.npy && test -s ${PR_O}/rrxor/input_belief_indices.npy && test -s ${PR_O}/rrxor/run.json && test -s ${PR_O}/rrxor/process.json")
 set_tests_properties(cli.process_beliefs_files PROPERTIES DEPENDS cli.process_beliefs_rrxor)
+# process.json names only the beliefs whose name is not "belief <index>" (rrxor: State T, State F),
+# and reads back as a process file with the same loss.
+add_test(NAME cli.process_json_names_only_states
+         COMMAND sh -c "grep -q '\"default\": \"belief <index>\"' ${PR_O}/rrxor/process.json && test $(grep -c '\"State [TF]\"' ${PR_O}/rrxor/process.json) = 2 && ! grep -q '\"belief [0-9]' ${PR_O}/rrxor/process.json")
+set_tests_properties(cli.process_json_names_only_states PROPERTIES DEPENDS cli.process_beliefs_rrxor)
+actlens_cli_test(process_json_reads_back 0 "Bayes-optimal loss \\(mean over k = 1\\.\\.10\\): 0\\.57818507" - -- process info --process-file ${PR_O}/rrxor/process.json --depth 11 --n-ctx 10)
+set_tests_properties(cli.process_json_reads_back PROPERTIES DEPENDS cli.process_beliefs_rrxor)
+# A file written before (every name in "unique_belief_names") still loads.
+actlens_cli_test(process_json_old_names 0 "Bayes-optimal loss \\(mean over k = 1\\.\\.10\\): 0\\.57818507" - -- process info --process-file ${PR_BAD}/rrxor_old_process.json --depth 11 --n-ctx 10)
+# mess3 at depth 11 has 265,720 unique beliefs: process.json stays small (it was 6 MB).
+actlens_cli_test(process_beliefs_mess3 0 "results in" ${PR_O}/mess3 -- process beliefs --process mess3 --depth 11 --n-ctx 10 --out ${PR_O}/mess3)
+add_test(NAME cli.process_json_mess3_small
+         COMMAND sh -c "test $(wc -c < ${PR_O}/mess3/process.json) -lt 20000 && grep -q '\"n_unique_beliefs\": 2[0-9][0-9][0-9][0-9][0-9]' ${PR_O}/mess3/process.json")
+set_tests_properties(cli.process_json_mess3_small PROPERTIES DEPENDS cli.process_beliefs_mess3)
 
 # --- bad input: one line, exit 1 (data) or 2 (usage), nothing written
 actlens_cli_test(process_unknown 2 "--process: unknown 'rrxorr'" ${PR_O}/u1 -- process beliefs --process rrxorr --out ${PR_O}/u1)

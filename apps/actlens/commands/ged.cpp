@@ -176,12 +176,16 @@ void analyse_layer(std::size_t li, const std::string& name, io::TwoClassInput& t
 
 void write_tables(const fs::path& out, const LayerTable& table,
                   const std::vector<std::string>& classes, const GedCliOptions& o) {
-  report::write_csv(out / sc::kLayers,
-                    {sc::kIndex, sc::kLayer, sc::kTrainAbsTAB, sc::kTrainPAB, sc::kTrainAbsTBA,
-                     sc::kTrainPBA, sc::kPatternAbsR, sc::kPatternP, sc::kTestAbsTAB, sc::kTestPAB,
-                     sc::kTestAbsTBA, sc::kTestPBA, sc::kTopEigenvalueAB, sc::kTopEigenvalueBA,
-                     sc::kNComponents, sc::kVarianceKept},
-                    table.rows);
+  // Every row names the two classes: "a" and "b" of the column names are these labels.
+  std::vector<std::vector<std::string>> rows = table.rows;
+  for (auto& r : rows) r.insert(r.begin() + 2, {classes[0], classes[1]});
+  report::write_csv(
+      out / sc::kLayers,
+      {sc::kIndex, sc::kLayer, sc::kClassA, sc::kClassB, sc::kTrainAbsTAB, sc::kTrainPAB,
+       sc::kTrainAbsTBA, sc::kTrainPBA, sc::kPatternAbsR, sc::kPatternP, sc::kTestAbsTAB,
+       sc::kTestPAB, sc::kTestAbsTBA, sc::kTestPBA, sc::kTopEigenvalueAB, sc::kTopEigenvalueBA,
+       sc::kNComponents, sc::kVarianceKept},
+      rows);
   nlohmann::json j;
   j[sc::kJsonClasses] = {{"a", classes[0]}, {"b", classes[1]}};
   j["shrinkage"] = o.shrinkage;
@@ -196,6 +200,7 @@ void write_tables(const fs::path& out, const LayerTable& table,
   j["columns"] = {
       {"a_gt_b", "eigh(S_a, R~_b): the direction with the most class-a variance relative to b"},
       {"b_gt_a", "eigh(S_b, R~_a)"},
+      {"class_a, class_b", "the labels of classes a and b (ged_layers.csv repeats them per row)"},
       {"train_abs_t_*", "|t| of Student's t-test (equal variance, two-sided) of class a vs b"},
       {"pattern_abs_r", "|Pearson r| between the two patterns V_m S w (activation space)"}};
   j["layers"] = table.json;

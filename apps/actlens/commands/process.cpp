@@ -92,6 +92,18 @@ std::string belief_text(const core::RowMatrixXd& m, Eigen::Index r) {
   return s + "]";
 }
 
+// The names of the unique beliefs that are not just "belief <index>" (the one-hot "State X"
+// ones), keyed by index: listing all of them made a 6 MB process.json for mess3 at depth 11
+// (265k beliefs). Files written before this ("unique_belief_names": a list) still load:
+// read_process_json reads only the process.
+nlohmann::json belief_names(const core::MspTree& t) {
+  nlohmann::json named = nlohmann::json::object();
+  for (std::size_t k = 0; k < t.unique_names.size(); ++k)
+    if (t.unique_names[k] != "belief " + std::to_string(k))
+      named[std::to_string(k)] = t.unique_names[k];
+  return {{"default", "belief <index>"}, {"named", std::move(named)}};
+}
+
 // The summary shared by `info --json` and run.json / process.json.
 nlohmann::json summary(const Analysis& a, const ProcessOptions& o) {
   nlohmann::json j;
@@ -111,7 +123,7 @@ nlohmann::json summary(const Analysis& a, const ProcessOptions& o) {
   j["n_tree_beliefs"] = a.tree.n_nodes();
   j["n_unique_beliefs"] = a.tree.n_unique();
   j["n_inputs"] = a.inputs.tokens.rows();
-  j["unique_belief_names"] = a.tree.unique_names;
+  j["belief_names"] = belief_names(a.tree);
   j["bayes_optimal_loss_nats"] = a.loss.mean;
   j["bayes_per_context_nats"] = a.loss.per_context;
   j["bayes_definition"] =

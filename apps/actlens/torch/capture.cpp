@@ -149,7 +149,8 @@ void write_labels(const fs::path& out, const std::vector<io::TextRecord>& record
   report::write_csv(out / "labels.csv", {"index", "label", "text", "n_tokens", "truncated"}, rows);
 }
 
-// tokens.json: every captured text's token ids (and match), as the model saw them.
+// tokens.json: every captured text's token ids (and match), as the model saw them; one text a
+// line, so a corpus capture stays a file of n_texts lines.
 void write_tokens(const fs::path& out, std::int64_t eos_id, std::size_t max_length,
                   const model::Aggregation& agg, const model::PreparedTexts& prep) {
   nlohmann::json t;
@@ -165,7 +166,7 @@ void write_tokens(const fs::path& out, std::int64_t eos_id, std::size_t max_leng
       e["match"] = {prep.texts[i].match.begin, prep.texts[i].match.length};
     arr.push_back(std::move(e));
   }
-  report::write_json(out / "tokens.json", t);
+  report::write_json_rows(out / "tokens.json", t, "texts");
 }
 
 int run_capture(const CaptureOptions& o, Command& cmd) {
@@ -214,14 +215,17 @@ int run_capture(const CaptureOptions& o, Command& cmd) {
   const std::vector<std::string> todo = cache.stale(hooks);
   if (todo.empty()) {
     spdlog::info(
-        "all {} hook(s) are up to date in {} (same model, tokenizer, input and options); "
-        "--force recomputes",
+        "all {} hook(s) are up to date in {} (same model, tokenizer, input and result options); "
+        "--batch-size, --shard-size and --threads change results only by float32 rounding and "
+        "are ignored for the cache key; --force recomputes",
         hooks.size(), out.string());
     return 0;
   }
   if (todo.size() < hooks.size())
-    spdlog::info("{} of {} hook(s) reused from {}", hooks.size() - todo.size(), hooks.size(),
-                 out.string());
+    spdlog::info(
+        "{} of {} hook(s) reused from {} (--batch-size, --shard-size and --threads are "
+        "ignored for the cache key)",
+        hooks.size() - todo.size(), hooks.size(), out.string());
 
   const auto tok = io::Gpt2Tokenizer::from_folder(tok_dir);
   const model::PreparedTexts prep = prepare(o, records, tok, cfg, agg, max_length);
@@ -237,7 +241,10 @@ int run_capture(const CaptureOptions& o, Command& cmd) {
 
   info.start("forward");
   fs::create_directories(out);
-  const model::ShardStore store(out / key.partial_dir(todo));
+  // Shard i holds texts [i * shard_size, ...): shards of another --shard-size are other texts, so
+  // they live in their own folder (a resume with a new --shard-size starts over, never mixes).
+  const model::ShardStore store(out /
+                                (key.partial_dir(todo) + "-by" + std::to_string(o.shard_size)));
   model::CaptureOptions copt;
   copt.batch_size = o.batch_size;
   copt.pad_id = tok.eos_id();  // the seeds' pad token (masked out, so any id would do)
@@ -300,7 +307,8 @@ Runner register_capture(CLI::App& app) {
       ->required();
   sub->add_option("--input", o->input,
                   "Texts: .csv (header with a text column and optionally a label column), .jsonl "
-                  "(objects or strings) or .txt (one text per line)")
+                  "(objects or strings) or .txt (one text per line); record i is line (data row) "
+                  "i+1, whitespace-only texts are kept, an empty one is an error")
       ->required();
   sub->add_option("--text-column", o->text_column, "Column/key of the text in .csv/.jsonl")
       ->capture_default_str();
@@ -335,7 +343,9 @@ Runner register_capture(CLI::App& app) {
       ->check(one_of({"safetensors", "npy"}))
       ->capture_default_str();
   sub->add_option("--batch-size", o->batch_size,
-                  "Texts per forward pass (sorted by length; results do not depend on it)")
+                  "Texts per forward pass (sorted by length). It changes results only by float32 "
+                  "rounding (about 1e-7 relative: other padded shapes), so it is ignored for the "
+                  "cache key: another value reuses an up-to-date --out")
       ->check(int_range(1, INT_MAX))
       ->capture_default_str();
   sub->add_option("--max-length", o->max_length,
@@ -351,7 +361,8 @@ Runner register_capture(CLI::App& app) {
   sub->add_flag("--skip-unmatched", o->skip_unmatched,
                 "With token:WORD, leave out texts without the word instead of failing");
   sub->add_option("--shard-size", o->shard_size,
-                  "Texts per saved shard; an interrupted run resumes from the last whole shard")
+                  "Texts per saved shard; an interrupted run resumes from the last whole shard "
+                  "(ignored for the cache key, like --batch-size)")
       ->check(int_range(1, INT_MAX))
       ->capture_default_str();
   return cmd->runner([o](Command& c) { return run_capture(*o, c); });

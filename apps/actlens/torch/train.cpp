@@ -135,7 +135,9 @@ int run_train(TrainOptions o, Command& cmd) {
   };
   cb.evaluate = [&](const model::HookedTransformer& mm) { return exact(mm); };
   cb.progress = [&](std::int64_t) { bar.advance(); };
+  model::TrainLogRow last_eval;  // a checkpoint on an evaluation step reuses its loss
   cb.on_eval = [&](const model::TrainLogRow& r) {
+    last_eval = r;
     spdlog::info("step {}/{}: batch loss {:.4f} (avg {:.4f}), exact loss {:.6f} = Bayes {:+.2f}%",
                  r.step, o.train.steps, r.batch_loss, r.batch_loss_avg, r.eval_loss,
                  100.0 * (r.eval_loss / bayes.mean - 1));
@@ -143,6 +145,9 @@ int run_train(TrainOptions o, Command& cmd) {
   cb.checkpoint = [&](const model::HookedTransformer& mm, std::int64_t step) {
     nlohmann::json r = record;
     r["step"] = step;
+    // The same exact evaluation as the final model's: the step's log row when it was an
+    // evaluation step, else evaluated now (deterministic, so either gives the same number).
+    r["exact_loss_nats"] = last_eval.step == step ? last_eval.eval_loss : exact(mm);
     mm.save(out.path() / "checkpoints" / ("step_" + std::to_string(step)), r);
   };
   // Ctrl-C: stop before the next step and keep what was trained.

@@ -88,6 +88,10 @@ inline constexpr const char* kBGtA = "b_gt_a";
 // ged_layers.csv
 inline constexpr const char* kIndex = "index";
 inline constexpr const char* kLayer = "layer";
+// The labels of class a and class b (the same in every row), so that a CSV reader knows what the
+// "a" and "b" of the column names below are without ged.json.
+inline constexpr const char* kClassA = "class_a";
+inline constexpr const char* kClassB = "class_b";
 inline constexpr const char* kTrainAbsTAB = "train_abs_t_a_gt_b";
 inline constexpr const char* kTrainPAB = "train_p_a_gt_b";
 inline constexpr const char* kTrainAbsTBA = "train_abs_t_b_gt_a";
