@@ -130,24 +130,79 @@ void ScatterAccumulator::merge(const ScatterAccumulator& other) {
   if (other.dim_ != dim_ || other.class_counts_.size() != class_counts_.size())
     throw std::invalid_argument("cannot merge accumulators of different shapes");
   if (other.n_ == 0) return;
-  if (n_ == 0) {
-    *this = other;
+  if (n_ == 0) {  // the state only: precision and buffers stay ours
+    n_ = other.n_;
+    has_shift_ = other.has_shift_;
+    shift_ = other.shift_;
+    class_sums_ = other.class_sums_;
+    class_counts_ = other.class_counts_;
+    gram_ = other.gram_;
     return;
   }
-  // Re-express the other's sums about our shift: x - s1 = (x - s2) + delta.
-  const Eigen::VectorXd delta = other.shift_ - shift_;
-  const auto n2 = static_cast<double>(other.n_);
-  const Eigen::VectorXd sum2 = other.total_sum();
-  Eigen::MatrixXd g2 = other.gram_.selfadjointView<Eigen::Lower>();
-  g2 += sum2 * delta.transpose() + delta * sum2.transpose() + n2 * delta * delta.transpose();
-  gram_.triangularView<Eigen::Lower>() += g2;
+  const auto n1 = static_cast<double>(n_), n2 = static_cast<double>(other.n_), n = n1 + n2;
+  const Eigen::VectorXd c1 = total_sum() / n1, c2 = other.total_sum() / n2;  // mean - shift
+  const Eigen::VectorXd delta = (other.shift_ + c2) - (shift_ + c1);         // m2 - m1
+  const Eigen::VectorXd mean = shift_ + c1 + (n2 / n) * delta;
+  // The new shift is the merged mean (float32-representable for the mixed path, as add's).
+  Eigen::VectorXd shift = mean;
+  if (precision_ == Precision::Mixed) shift = mean.cast<float>().cast<double>();
+  const Eigen::VectorXd e = mean - shift;  // zero, or float32 rounding for the mixed path
+  // Lower triangles, in place (no d x d temporaries: d reaches 4,608):
+  // M = (G1 - n1 c1 c1^T) + (G2 - n2 c2 c2^T) + (n1 n2 / n) delta delta^T, about the mean, then
+  // + n e e^T about the new shift. Each bracket is one side's own centred scatter.
+  auto lower = gram_.selfadjointView<Eigen::Lower>();
+  lower.rankUpdate(c1, -n1);
+  gram_.triangularView<Eigen::Lower>() += other.gram_;
+  lower.rankUpdate(c2, -n2);
+  lower.rankUpdate(delta, n1 * n2 / n);
+  if (e.squaredNorm() > 0) lower.rankUpdate(e, n);
+  // Class sums about the new shift: sum (x - s) = sum (x - s_old) + n_c (s_old - s).
+  const Eigen::RowVectorXd to1 = (shift_ - shift).transpose();
+  const Eigen::RowVectorXd to2 = (other.shift_ - shift).transpose();
   for (std::size_t c = 0; c < class_counts_.size(); ++c) {
-    const auto nc = static_cast<double>(other.class_counts_[c]);
-    class_sums_.row(static_cast<Eigen::Index>(c)) +=
-        other.class_sums_.row(static_cast<Eigen::Index>(c)) + nc * delta.transpose();
+    const auto row = static_cast<Eigen::Index>(c);
+    const auto nc1 = static_cast<double>(class_counts_[c]);
+    const auto nc2 = static_cast<double>(other.class_counts_[c]);
+    class_sums_.row(row) += nc1 * to1 + other.class_sums_.row(row) + nc2 * to2;
     class_counts_[c] += other.class_counts_[c];
   }
+  shift_ = shift;
   n_ += other.n_;
+}
+
+ScatterState ScatterAccumulator::state() const {
+  ScatterState s;
+  s.n = n_;
+  s.class_counts = class_counts_;
+  s.shift = has_shift_ ? shift_ : Eigen::VectorXd::Zero(dim_);
+  s.class_sums = class_sums_;
+  s.gram = gram_.selfadjointView<Eigen::Lower>();
+  return s;
+}
+
+ScatterAccumulator ScatterAccumulator::from_state(const ScatterState& state, Precision precision) {
+  const auto d = state.shift.size();
+  const auto c = static_cast<Eigen::Index>(state.class_counts.size());
+  if (d <= 0 || c <= 0 || state.class_sums.rows() != c || state.class_sums.cols() != d ||
+      state.gram.rows() != d || state.gram.cols() != d)
+    throw std::invalid_argument("scatter state has inconsistent shapes");
+  std::int64_t total = 0;
+  for (auto k : state.class_counts) {
+    if (k < 0) throw std::invalid_argument("scatter state has a negative class count");
+    total += k;
+  }
+  if (state.n < 0 || total != state.n)
+    throw std::invalid_argument("scatter state: class counts sum to " + std::to_string(total) +
+                                ", not n = " + std::to_string(state.n));
+  ScatterAccumulator acc(d, c, precision);
+  if (state.n == 0) return acc;
+  acc.n_ = state.n;
+  acc.has_shift_ = true;
+  acc.shift_ = state.shift;
+  acc.class_sums_ = state.class_sums;
+  acc.class_counts_ = state.class_counts;
+  acc.gram_ = state.gram;  // only the lower triangle is read from here on
+  return acc;
 }
 
 Eigen::VectorXd ScatterAccumulator::total_sum() const {

@@ -22,6 +22,17 @@ struct ScatterStats {
   Eigen::MatrixXd total_scatter;           // [d, d] S_T = sum (x - mean)(x - mean)^T, symmetric
 };
 
+// An accumulator's exact state as plain arrays, for partial-statistics files (io/partial_stats):
+// everything is about `shift`, so rebuilding from a state and merging equals merging the
+// accumulators themselves. n == 0 is the empty state (shift then unused, all zero).
+struct ScatterState {
+  std::int64_t n = 0;
+  std::vector<std::int64_t> class_counts;  // [C], sums to n
+  Eigen::VectorXd shift;                   // [d]
+  RowMatrixXd class_sums;                  // [C, d] sum over the class of (x - shift)
+  Eigen::MatrixXd gram;                    // [d, d] sum (x - shift)(x - shift)^T, symmetric
+};
+
 // How chunk products are formed. Both accumulate into float64 across chunks.
 //  Float64: each chunk is widened and multiplied in float64 (dsyrk).
 //  Mixed:   float32 input rows, centred on a float32 shift, are multiplied in float32 (ssyrk)
@@ -39,8 +50,18 @@ class ScatterAccumulator {
   void add(const Eigen::Ref<const RowMatrixXf>& x, std::span<const int> class_ids);
   // Same for float64 rows (e.g. after a non-affine scaler).
   void add(const Eigen::Ref<const RowMatrixXd>& x, std::span<const int> class_ids);
+  // The pairwise update of Chan, Golub and LeVeque about the merged mean: each side's scatter is
+  // centred on its own mean, and the two add with (n1 n2 / n) (m2 - m1)(m2 - m1)^T. Terms are
+  // all centred, so a merge is as accurate as one pass however far apart the two shifts are
+  // (shards start from different first chunks). Afterwards the shift is the merged mean.
   void merge(const ScatterAccumulator& other);
   ScatterStats finalize() const;
+
+  // The exact state (gram mirrored to a full symmetric matrix) and back. from_state throws
+  // std::invalid_argument for inconsistent shapes, negative counts or counts not summing to n.
+  ScatterState state() const;
+  static ScatterAccumulator from_state(const ScatterState& state,
+                                       Precision precision = Precision::Float64);
 
   std::int64_t count() const { return n_; }
   Eigen::Index dim() const { return dim_; }
