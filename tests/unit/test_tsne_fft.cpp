@@ -10,15 +10,16 @@
 //  - full runs on random data at N = 200 and 500: final KL within 5% of Barnes-Hut's (t-SNE is
 //    chaotic, so trajectories differ; the 1000-point reference test uses the same bound), and a
 //    peak RSS far below what the unbounded grid reached.
-#include <sys/resource.h>
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <numbers>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../../src/core/tsne_internal.hpp"
@@ -156,8 +157,26 @@ TEST_CASE("t-SNE fft interpolation is third order and within 3% on a spread embe
   CHECK(fine <= coarse / 4);
 }
 
+namespace {
+
+// Peak and current resident memory of this process in MiB (VmHWM, VmRSS of /proc/self/status).
+double status_mib(const std::string& key) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;
+  return -1;
+}
+
+}  // namespace
+
 TEST_CASE("t-SNE fft runs at N = 200 and 500 end within 5% of Barnes-Hut, in bounded memory",
           "[core][tsne]") {
+  // The peak is measured from here: writing 5 to clear_refs resets VmHWM to the current RSS
+  // (Linux >= 4.0), so earlier tests in this binary do not count. Where the reset is not
+  // allowed the growth of the old peak is measured (a lower bound, never a false failure).
+  std::ofstream("/proc/self/clear_refs") << "5";
+  const double peak_start = status_mib("VmHWM");
+  REQUIRE(peak_start > 0);
   for (const Eigen::Index n : {200, 500}) {
     INFO("N " << n);
     const core::RowMatrixXd x = random_normal(n, 50, 11);
@@ -174,9 +193,15 @@ TEST_CASE("t-SNE fft runs at N = 200 and 500 end within 5% of Barnes-Hut, in bou
       CHECK(core::tsne(x, o).embedding == fft.embedding);
     }
   }
-  // The unbounded grid passed 11 GB at N = 200; now the process (these runs and the test
-  // binary) stays near its baseline (observed ~15 MB for the CLI).
-  rusage usage{};
-  REQUIRE(getrusage(RUSAGE_SELF, &usage) == 0);
-  CHECK(usage.ru_maxrss < 300 * 1024);  // KiB on Linux
+  // The unbounded grid passed 11 GB at N = 200; now these runs add a few MB (observed ~15 MB
+  // for the CLI). AddressSanitizer keeps up to 256 MB of freed memory in quarantine plus its
+  // shadow, so its bound is wider; either bound is far below the old growth.
+#if defined(__SANITIZE_ADDRESS__)
+  const double bound_mib = 1536;
+#else
+  const double bound_mib = 300;
+#endif
+  const double growth = status_mib("VmHWM") - peak_start;
+  INFO("peak growth " << growth << " MiB");
+  CHECK(growth < bound_mib);
 }
