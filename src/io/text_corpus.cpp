@@ -9,6 +9,15 @@
 #include "actlens/io/json_file.hpp"
 
 namespace actlens::io {
+
+std::string name_list(const std::vector<std::string>& names) {
+  if (names.empty()) return "none";
+  std::string s;
+  for (std::size_t i = 0; i < names.size() && i < 20; ++i) s += (i ? ", " : "") + names[i];
+  if (names.size() > 20) s += ", ... (" + std::to_string(names.size()) + " in all)";
+  return s;
+}
+
 namespace {
 
 std::string lower_extension(const std::filesystem::path& p) {
@@ -19,15 +28,6 @@ std::string lower_extension(const std::filesystem::path& p) {
 
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
   return read_text_lines(path, "a text file (JSON lines or plain text)");
-}
-
-// "a, b, c" of the names a user could pass instead (at most 20, then "...").
-std::string name_list(const std::vector<std::string>& names) {
-  if (names.empty()) return "none";
-  std::string s;
-  for (std::size_t i = 0; i < names.size() && i < 20; ++i) s += (i ? ", " : "") + names[i];
-  if (names.size() > 20) s += ", ... (" + std::to_string(names.size()) + " in all)";
-  return s;
 }
 
 std::vector<std::string> object_keys(const nlohmann::json& j) {

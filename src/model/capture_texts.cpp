@@ -7,6 +7,7 @@
 #include "actlens/error.hpp"
 #include "actlens/io/csv.hpp"
 #include "actlens/io/parse_number.hpp"
+#include "actlens/io/text_corpus.hpp"
 
 namespace actlens::model {
 namespace fs = std::filesystem;
@@ -106,12 +107,9 @@ std::vector<std::string> read_ids_column(const fs::path& input, const std::strin
         "--window` writes)");
   const io::CsvTable t = io::read_csv(input);
   const int c = t.column(column);
-  if (c < 0) {
-    std::string names;
-    for (const auto& h : t.header) names += (names.empty() ? "" : ", ") + h;
+  if (c < 0)
     throw UsageError("--ids-column: " + input.string() + " has no column '" + column +
-                     "' (columns: " + names + ")");
-  }
+                     "' (columns: " + io::name_list(t.header) + ")");
   std::vector<std::string> fields;
   for (const auto& r : t.rows) fields.push_back(r[static_cast<std::size_t>(c)]);
   if (fields.size() != n_records)

@@ -29,6 +29,10 @@ struct TextCorpusOptions {
   bool label_required = false;
 };
 
+// "a, b, c" of the column/key names a user could pass instead, for error messages (at most
+// 20, then the count).
+std::string name_list(const std::vector<std::string>& names);
+
 // Throws actlens::Error naming the file (missing, unknown extension, missing column with the
 // columns/keys there are, invalid JSON, invalid UTF-8 or an empty text with its line/row).
 std::vector<TextRecord> read_text_corpus(const std::filesystem::path& path,
